@@ -1,0 +1,150 @@
+"""Admin forms. They collect and coerce input; the rules themselves live in `validation`."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, Optional
+
+METHOD_CHOICES = [
+    ("single", _l("Single choice (plurality)")),
+    ("ranked", _l("Ranking with points per place")),
+    ("score", _l("Scores (mean score wins)")),
+    ("approval", _l("Approval (choose any number up to a limit)")),
+    ("irv", _l("Instant runoff (ranked ballots, rounds)")),
+]
+UNIT_TYPE_CHOICES = [
+    ("gmina", _l("commune (gmina)")),
+    ("miasto", _l("city (miasto)")),
+    ("powiat", _l("county (powiat)")),
+    ("wojewodztwo", _l("region (województwo)")),
+    ("other", _l("other")),
+]
+PLATFORM_CHOICES = [
+    ("facebook", "Facebook"),
+    ("instagram", "Instagram"),
+    ("tiktok", "TikTok"),
+    ("youtube", "YouTube"),
+    ("linkedin", "LinkedIn"),
+    ("x", "X (Twitter)"),
+    ("threads", "Threads"),
+    ("bluesky", "Bluesky"),
+    ("website", _l("website")),
+    ("other", _l("other")),
+]
+GROUP_LABELS = {"jury": _l("Jury"), "audience": _l("Audience")}
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[InputRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=1024)])
+
+
+class ConfirmForm(FlaskForm):
+    """A bare form for POST buttons: it carries only the CSRF token."""
+
+
+class GalaForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[InputRequired()])
+    date = DateField(_l("Date"), validators=[InputRequired()])
+    venue = StringField(_l("Venue"), validators=[Optional()])
+
+
+class CategoryForm(FlaskForm):
+    extra_errors: dict = {}  # noqa: RUF012  (replaced per instance, never mutated)
+
+    name_pl = StringField(_l("Name in Polish"), validators=[InputRequired()])
+    name_en = StringField(_l("Name in English"), validators=[Optional()])
+    description_pl = TextAreaField(_l("Description in Polish"), validators=[Optional()])
+    description_en = TextAreaField(_l("Description in English"), validators=[Optional()])
+    slug = StringField(_l("Address (slug)"), validators=[Optional()],
+                       description=_l("Leave empty to make one from the Polish name."))
+    method = SelectField(_l("Voting method"), choices=METHOD_CHOICES)
+    places = IntegerField(_l("Places on a ballot"), validators=[Optional()],
+                          description=_l("Ranking and instant runoff: how many places a voter "
+                                         "fills (1., 2., 3., ...)."))
+    points = StringField(_l("Points per place"), validators=[Optional()],
+                         description=_l("Ranking only, e.g. 12,10,8. Empty: 3,2,1 for three "
+                                        "places (Borda)."))
+    score_min = IntegerField(_l("Lowest score"), validators=[Optional()])
+    score_max = IntegerField(_l("Highest score"), validators=[Optional()])
+    min_scores = IntegerField(_l("Minimum number of scores to win"), validators=[Optional()])
+    max_choices = IntegerField(_l("Most approvals per ballot"), validators=[Optional()],
+                               description=_l("Empty: no limit."))
+    group_jury = BooleanField(_l("Jury votes"))
+    weight_jury = IntegerField(_l("Jury weight (%)"), validators=[Optional()])
+    group_audience = BooleanField(_l("Audience votes"))
+    weight_audience = IntegerField(_l("Audience weight (%)"), validators=[Optional()])
+
+    def to_data(self) -> dict:
+        data = {name: field.data for name, field in self._fields.items()
+                if not name.startswith(("group_", "weight_", "csrf"))}
+        data["weights"] = {
+            group: (getattr(self, f"weight_{group}").data or 0)
+            for group in ("jury", "audience")
+            if getattr(self, f"group_{group}").data
+        }
+        if len(data["weights"]) == 1:
+            data["weights"] = {group: 100 for group in data["weights"]}
+        return data
+
+    def load(self, category) -> None:  # noqa: ANN001
+        for name in ("name_pl", "name_en", "description_pl", "description_en", "slug",
+                     "method", "places", "score_min", "score_max", "min_scores", "max_choices"):
+            getattr(self, name).data = getattr(category, name)
+        self.points.data = ",".join(str(p) for p in category.points or [])
+        for group, weight in category.weights().items():
+            getattr(self, f"group_{group}").data = True
+            getattr(self, f"weight_{group}").data = weight
+
+
+class ProfileForm(FlaskForm):
+    name = StringField(_l("Profile name"), validators=[InputRequired()],
+                       description=_l("As shown on the ballot, e.g. “Wrocław – oficjalny profil”."))
+    unit_name = StringField(_l("Local government"), validators=[InputRequired()],
+                            description=_l("e.g. Gmina Wojkowice, Miasto Gdynia."))
+    unit_type = SelectField(_l("Type of local government"), choices=UNIT_TYPE_CHOICES)
+    voivodeship = SelectField(_l("Voivodeship"), validators=[Optional()])
+    platform = SelectField(_l("Platform"), choices=PLATFORM_CHOICES)
+    handle = StringField(_l("Handle"), validators=[Optional()],
+                         description=_l("e.g. @wroclaw (optional)."))
+    url = StringField(_l("Profile address (URL)"), validators=[InputRequired()])
+    description = TextAreaField(_l("Short description"), validators=[Optional()])
+    image = FileField(_l("Image (PNG, JPEG or WebP, at most 2 MB)"))
+    remove_image = BooleanField(_l("Remove the current image"))
+
+    def to_data(self) -> dict:
+        return {name: self._fields[name].data for name in
+                ("name", "unit_name", "unit_type", "voivodeship", "platform", "handle", "url",
+                 "description")}
+
+
+class NominateForm(FlaskForm):
+    profile_id = SelectField(_l("Profile"), coerce=int)
+    citation = StringField(_l("Citation (optional)"), validators=[Optional()],
+                           description=_l("What the nomination is for, e.g. “for the series "
+                                          "of videos about the city's bridges”."))
+
+
+class CitationForm(FlaskForm):
+    citation = StringField(_l("Citation"), validators=[Optional()])
+
+
+class MoveForm(FlaskForm):
+    direction = HiddenField(validators=[InputRequired()])
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("CSV file"))

@@ -1,0 +1,440 @@
+"""The organizer's admin: prepare the gala (categories, nominee profiles, nominations)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from .. import services, transfer
+from ..audit import verify_chain
+from ..errors import ImportRejectedError, VotingError
+from ..extensions import client_address, db, limiter, login_manager, login_throttle_key
+from ..http import error_response, wants_json
+from ..models import AuditEntry, Category, Gala, Nomination, Profile, VOIVODESHIPS
+from ..queries import all_galas, categories_with_nominees, current_gala, profiles_of, readiness
+from .forms import (
+    CategoryForm,
+    CitationForm,
+    ConfirmForm,
+    GalaForm,
+    ImportForm,
+    LoginForm,
+    MoveForm,
+    NominateForm,
+    ProfileForm,
+)
+
+bp = Blueprint("admin", __name__)
+
+
+@login_manager.unauthorized_handler
+def unauthorized():  # noqa: ANN201
+    if wants_json():
+        return error_response(401 if not current_user.is_authenticated else 403)
+    return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
+
+
+@bp.before_request
+def require_organizer() -> Any:
+    if request.endpoint in ("admin.login",) or current_user.is_authenticated:
+        return None
+    return login_manager.unauthorized()
+
+
+def actor() -> str:
+    return current_user.email
+
+
+def gala_or_setup() -> Gala:
+    gala = current_gala()
+    if gala is None:
+        abort(redirect(url_for("admin.new_gala")))
+    return gala
+
+
+def get_in_gala(model: type, ident: int) -> Any:
+    """Load an object of the current gala, so an id from another edition cannot be edited."""
+    obj = db.get_or_404(model, ident)
+    gala_id = obj.gala_id if hasattr(obj, "gala_id") else obj.category.gala_id
+    if gala_id != gala_or_setup().id:
+        abort(404)
+    return obj
+
+
+def submit(form: Any, action: Callable[[], Any], template: str, **context: Any) -> Any:
+    """Run a service for a valid form; show its field errors next to the fields otherwise."""
+    if form.validate_on_submit():
+        try:
+            return action()
+        except VotingError as error:
+            for field, reason in error.errors.items():
+                target = getattr(form, field, None)
+                if target is not None and hasattr(target, "errors"):
+                    target.errors = [*list(target.errors or []), str(reason)]
+                else:  # a rule about several fields, shown where the template groups them
+                    form.extra_errors = {**getattr(form, "extra_errors", {}), field: str(reason)}
+            flash(error.message, "error")
+            return render_template(template, form=form, **context), error.status
+    status = 422 if request.method == "POST" else 200
+    return render_template(template, form=form, **context), status
+
+
+def safe_next(default: str) -> str:
+    target = request.args.get("next") or ""
+    return target if target.startswith("/") and not target.startswith("//") else default
+
+
+# --- Session -------------------------------------------------------------------------------
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_FAILURE_LIMIT"], key_func=login_throttle_key,
+               methods=["POST"], deduct_when=lambda response: response.status_code != 302)
+def login() -> Any:
+    """Log an organizer in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("admin.dashboard"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        organizer = services.authenticate(form.email.data, form.password.data, client_address())
+        if organizer is not None:
+            login_user(organizer)
+            return redirect(safe_next(url_for("admin.dashboard")))
+        form.password.errors = [_("Wrong e-mail or password.")]
+    return render_template("admin/login.html", form=form), 401 if request.method == "POST" else 200
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    """Log out."""
+    if ConfirmForm().validate_on_submit():
+        services.record_logout(actor())
+        logout_user()
+        flash(_("You are logged out."), "info")
+        return redirect(url_for("admin.login"))
+    abort(400)
+
+
+# --- Dashboard and galas -------------------------------------------------------------------
+
+
+@bp.get("/")
+def dashboard() -> Any:
+    """The current gala at a glance, with what is still missing before voting can open."""
+    gala = gala_or_setup()
+    return render_template("admin/dashboard.html", gala=gala, galas=all_galas(),
+                           categories=categories_with_nominees(gala), problems=readiness(gala),
+                           profile_count=len(gala.profiles), confirm=ConfirmForm())
+
+
+@bp.route("/galas/new", methods=["GET", "POST"])
+def new_gala() -> Any:
+    """Create a gala edition."""
+    form = GalaForm()
+    return submit(form, lambda: _saved(services.create_gala(actor(), form.data), "admin.dashboard"),
+                  "admin/gala_form.html", gala=None)
+
+
+@bp.route("/galas/<int:gala_id>/edit", methods=["GET", "POST"])
+def edit_gala(gala_id: int) -> Any:
+    """Edit a gala edition's name, date and venue."""
+    gala = db.get_or_404(Gala, gala_id)
+    form = GalaForm(obj=gala)
+    return submit(form, lambda: _saved(services.update_gala(actor(), gala.id, form.data),
+                                       "admin.dashboard"), "admin/gala_form.html", gala=gala)
+
+
+@bp.post("/galas/<int:gala_id>/switch")
+def switch_gala(gala_id: int) -> Any:
+    """Make another edition the current one."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    gala = services.switch_gala(actor(), gala_id)
+    flash(_("Now working on: %(name)s", name=gala.name), "success")
+    return redirect(url_for("admin.dashboard"))
+
+
+@bp.post("/voting/<action>")
+def change_voting(action: str) -> Any:
+    """Open or close voting in the current gala."""
+    if action not in ("open", "close") or not ConfirmForm().validate_on_submit():
+        abort(400)
+    gala = gala_or_setup()
+    if action == "open":
+        services.open_voting(actor(), gala.id)
+        flash(_("Voting is open. Nominees and methods are now frozen."), "success")
+    else:
+        services.close_voting(actor(), gala.id)
+        flash(_("Voting is closed."), "success")
+    return redirect(url_for("admin.dashboard"))
+
+
+def _saved(obj: Any, endpoint: str, **values: Any) -> Any:
+    flash(_("Saved."), "success")
+    return redirect(url_for(endpoint, **values))
+
+
+# --- Categories ----------------------------------------------------------------------------
+
+
+@bp.route("/categories/new", methods=["GET", "POST"])
+def new_category() -> Any:
+    """Add a category."""
+    gala = gala_or_setup()
+    form = CategoryForm()
+    if request.method == "GET":
+        form.group_jury.data, form.weight_jury.data = True, 100
+    return submit(
+        form,
+        lambda: _saved(c := services.create_category(actor(), gala.id, form.to_data()),
+                       "admin.show_category", category_id=c.id),
+        "admin/category_form.html", gala=gala, category=None)
+
+
+@bp.route("/categories/<int:category_id>/edit", methods=["GET", "POST"])
+def edit_category(category_id: int) -> Any:
+    """Edit a category (after opening: only its names and descriptions)."""
+    category = get_in_gala(Category, category_id)
+    form = CategoryForm()
+    if request.method == "GET":
+        form.load(category)
+    return submit(
+        form,
+        lambda: _saved(services.update_category(actor(), category.id, form.to_data()),
+                       "admin.show_category", category_id=category_id),
+        "admin/category_form.html", gala=category.gala, category=category)
+
+
+@bp.get("/categories/<int:category_id>")
+def show_category(category_id: int) -> Any:
+    """A category with its nominees and the form to nominate more."""
+    category = get_in_gala(Category, category_id)
+    form = NominateForm()
+    nominated = {n.profile_id for n in category.nominations}
+    form.profile_id.choices = [(p.id, f"{p.name} · {p.unit_name}")
+                               for p in profiles_of(category.gala) if p.id not in nominated]
+    return render_template("admin/category.html", category=category, gala=category.gala,
+                           form=form, confirm=ConfirmForm(), citation_form=CitationForm())
+
+
+@bp.post("/categories/<int:category_id>/delete")
+def delete_category(category_id: int) -> Any:
+    """Delete a category and its nominations."""
+    category = get_in_gala(Category, category_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    services.delete_category(actor(), category.id)
+    flash(_("Category deleted."), "success")
+    return redirect(url_for("admin.dashboard"))
+
+
+@bp.post("/categories/<int:category_id>/move")
+def move_category(category_id: int) -> Any:
+    """Move a category up or down in the running order."""
+    category = get_in_gala(Category, category_id)
+    form = MoveForm()
+    if not form.validate_on_submit() or form.direction.data not in ("up", "down"):
+        abort(400)
+    services.move_category(actor(), category.id, -1 if form.direction.data == "up" else 1)
+    return redirect(url_for("admin.dashboard") + f"#category-{category.id}")
+
+
+@bp.post("/categories/<int:category_id>/nominate")
+def nominate(category_id: int) -> Any:
+    """Nominate a profile in this category."""
+    category = get_in_gala(Category, category_id)
+    form = NominateForm()
+    form.profile_id.choices = [(p.id, p.name) for p in profiles_of(category.gala)]
+    if not form.validate_on_submit():
+        flash(_("Choose a profile to nominate."), "error")
+        return redirect(url_for("admin.show_category", category_id=category.id))
+    services.nominate(actor(), category.id, form.profile_id.data, form.citation.data or "")
+    flash(_("Nominated."), "success")
+    return redirect(url_for("admin.show_category", category_id=category.id))
+
+
+@bp.post("/nominations/<int:nomination_id>/citation")
+def update_citation(nomination_id: int) -> Any:
+    """Change a nomination's citation."""
+    nomination = get_in_gala(Nomination, nomination_id)
+    form = CitationForm()
+    if not form.validate_on_submit():
+        abort(400)
+    services.update_citation(actor(), nomination.id, form.citation.data or "")
+    flash(_("Saved."), "success")
+    return redirect(url_for("admin.show_category", category_id=nomination.category_id))
+
+
+@bp.post("/nominations/<int:nomination_id>/withdraw")
+def withdraw_nomination(nomination_id: int) -> Any:
+    """Withdraw a nomination."""
+    nomination = get_in_gala(Nomination, nomination_id)
+    category_id = nomination.category_id
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    services.withdraw_nomination(actor(), nomination.id)
+    flash(_("Nomination withdrawn."), "success")
+    return redirect(url_for("admin.show_category", category_id=category_id))
+
+
+# --- Profiles ------------------------------------------------------------------------------
+
+
+def _profile_form(profile: Profile | None = None) -> ProfileForm:
+    form = ProfileForm(obj=profile) if request.method == "GET" else ProfileForm()
+    form.voivodeship.choices = [("", "—")] + [(v, v) for v in VOIVODESHIPS]
+    return form
+
+
+def _image_bytes(form: ProfileForm) -> bytes | None:
+    upload = form.image.data
+    if upload is None or not getattr(upload, "filename", ""):
+        return None
+    return upload.read(current_app.config["MAX_IMAGE_BYTES"] + 1)
+
+
+@bp.get("/profiles")
+def list_profiles() -> Any:
+    """All nominee profiles of the gala."""
+    gala = gala_or_setup()
+    return render_template("admin/profiles.html", gala=gala, profiles=profiles_of(gala),
+                           confirm=ConfirmForm())
+
+
+@bp.route("/profiles/new", methods=["GET", "POST"])
+def new_profile() -> Any:
+    """Add a nominee profile."""
+    gala = gala_or_setup()
+    form = _profile_form()
+    return submit(
+        form,
+        lambda: _saved(services.create_profile(
+            actor(), gala.id, form.to_data(), _image_bytes(form),
+            current_app.config["MAX_IMAGE_BYTES"]), "admin.list_profiles"),
+        "admin/profile_form.html", gala=gala, profile=None)
+
+
+@bp.route("/profiles/<int:profile_id>/edit", methods=["GET", "POST"])
+def edit_profile(profile_id: int) -> Any:
+    """Edit a nominee profile."""
+    profile = get_in_gala(Profile, profile_id)
+    form = _profile_form(profile)
+    return submit(
+        form,
+        lambda: _saved(services.update_profile(
+            actor(), profile.id, form.to_data(), _image_bytes(form), form.remove_image.data,
+            current_app.config["MAX_IMAGE_BYTES"]), "admin.list_profiles"),
+        "admin/profile_form.html", gala=profile.gala, profile=profile)
+
+
+@bp.post("/profiles/<int:profile_id>/delete")
+def delete_profile(profile_id: int) -> Any:
+    """Delete a profile and its nominations."""
+    profile = get_in_gala(Profile, profile_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    services.delete_profile(actor(), profile.id)
+    flash(_("Profile deleted."), "success")
+    return redirect(url_for("admin.list_profiles"))
+
+
+# --- Import and export ---------------------------------------------------------------------
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def import_csv() -> Any:
+    """Import profiles with nominations from CSV, all or nothing, with a row-by-row report."""
+    gala = gala_or_setup()
+    form = ImportForm()
+    report: list[tuple[int, str]] = []
+    if form.validate_on_submit():
+        upload = form.file.data
+        if upload is None or not getattr(upload, "filename", ""):
+            form.file.errors = [_("Choose a CSV file.")]
+        else:
+            try:
+                summary = transfer.import_profiles_csv(actor(), gala.id, upload.read())
+            except ImportRejectedError as error:
+                flash(error.message, "error")
+                report = error.rows
+            else:
+                flash(_("Imported %(p)d profiles and %(n)d nominations.",
+                        p=summary["profiles"], n=summary["nominations"]), "success")
+                return redirect(url_for("admin.list_profiles"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("admin/import.html", gala=gala, form=form, report=report,
+                           columns=transfer.CSV_COLUMNS), status
+
+
+@bp.get("/export/profiles.csv")
+def export_csv() -> Response:
+    """Profiles with nominations as CSV, safe to open in a spreadsheet."""
+    gala = gala_or_setup()
+    return _download(transfer.export_profiles_csv(gala), f"nominees-{gala.year}.csv",
+                     "text/csv; charset=utf-8")
+
+
+@bp.get("/export/gala.json")
+def export_gala() -> Response:
+    """The whole gala definition as JSON (as `flask gala export`)."""
+    gala = gala_or_setup()
+    return _download(transfer.gala_json(gala), f"gala-{gala.year}.json",
+                     "application/json; charset=utf-8")
+
+
+def _download(body: str, filename: str, mimetype: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# --- Audit trail ---------------------------------------------------------------------------
+
+AUDIT_PAGE = 100
+
+
+@bp.get("/audit")
+def show_audit() -> Any:
+    """The audit trail, newest first, with the chain's verification."""
+    page = request.args.get("page", 1, type=int) or 1
+    query = select(AuditEntry).order_by(AuditEntry.seq.desc())
+    entries = db.paginate(query, page=max(page, 1), per_page=AUDIT_PAGE, error_out=False)
+    return render_template("admin/audit.html", entries=entries, report=verify_chain(),
+                           gala=current_gala())
+
+
+@bp.get("/audit.<fmt>")
+def export_audit(fmt: str) -> Response:
+    """The whole audit trail as CSV or JSON."""
+    entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq))
+    rows = transfer.audit_rows(entries)
+    header = ["seq", "at", "actor", "action", "subject", "details", "prev_hash", "hash"]
+    if fmt == "json":
+        body = json.dumps([dict(zip(header, row, strict=True)) for row in rows],
+                          ensure_ascii=False, indent=1)
+        return _download(body, "audit.json", "application/json; charset=utf-8")
+    if fmt != "csv":
+        abort(404)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([[transfer.neutralise_cell(cell) for cell in row] for row in rows])
+    return _download("\ufeff" + out.getvalue(), "audit.csv", "text/csv; charset=utf-8")

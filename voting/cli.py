@@ -1,0 +1,169 @@
+"""`flask --app wsgi ...` commands. They parse arguments and call services; they never commit."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from . import services, transfer
+from .audit import verify_chain
+from .errors import ImportRejectedError, VotingError
+from .queries import current_gala
+
+CLI_ACTOR = "cli"
+DEMO_FILE = Path(__file__).parent / "demo" / "gala.json"
+
+
+def _fail(error: VotingError) -> None:
+    click.echo(f"Error: {error.message}", err=True)
+    for field, reason in error.errors.items():
+        click.echo(f"  {field}: {reason}", err=True)
+    for row, reason in getattr(error, "rows", []):
+        click.echo(f"  {row}: {reason}", err=True)
+    sys.exit(1)
+
+
+def _need_gala():  # noqa: ANN202
+    gala = current_gala()
+    if gala is None:
+        click.echo("Error: there is no gala yet (run `flask --app wsgi demo` or create one "
+                   "in the admin).", err=True)
+        sys.exit(1)
+    return gala
+
+
+organizer_cli = AppGroup("organizer", help="Organizer accounts.")
+gala_cli = AppGroup("gala", help="Move a whole gala definition in and out as JSON.")
+audit_cli = AppGroup("audit", help="The audit trail.")
+voting_cli = AppGroup("voting", help="The voting window.")
+
+
+@organizer_cli.command("create")
+@click.argument("email")
+def create_organizer(email: str) -> None:
+    """Create an organizer; the password comes from ORGANIZER_PASSWORD or a hidden prompt."""
+    password = os.environ.get("ORGANIZER_PASSWORD")
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        organizer = services.create_organizer(CLI_ACTOR, email, password)
+    except VotingError as error:
+        _fail(error)
+    click.echo(f"Organizer {organizer.email} created.")
+
+
+@organizer_cli.command("ensure-demo")
+def ensure_demo_organizer() -> None:
+    """Make sure the demo organizer exists and print how to log in (embedded default only)."""
+    if not current_app.config.get("ALLOW_DEMO_ORGANIZER"):
+        click.echo("Error: no demo organizer in production; use `organizer create`.", err=True)
+        sys.exit(1)
+    email, password, created = services.ensure_demo_organizer(current_app.instance_path)
+    click.echo(f"Demo organizer {'created' if created else 'ready'}: {email}")
+    if password:
+        click.echo(f"Password: {password}")
+    else:
+        click.echo("Password: changed since it was generated (not shown).")
+
+
+@click.command("demo")
+def load_demo() -> None:
+    """Load the demo gala (modelled on Local-SoMe'23). Running it again changes nothing."""
+    doc = json.loads(DEMO_FILE.read_text(encoding="utf-8"))
+    existing = transfer.find_gala(doc["gala"]["name"])
+    if existing is not None:
+        click.echo(f"Demo gala already loaded: {existing.name}")
+        return
+    try:
+        gala = transfer.import_gala("cli:demo", doc)
+    except VotingError as error:
+        _fail(error)
+    click.echo(f"Demo gala loaded: {gala.name} ({len(gala.categories)} categories, "
+               f"{len(gala.profiles)} profiles)")
+
+
+@gala_cli.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, allow_dash=True))
+@click.option("--gala", "which", help="Year or name of the gala (default: the current one).")
+def export_gala(file: str, which: str | None) -> None:
+    """Write the gala definition to FILE ('-' for standard output)."""
+    gala = transfer.find_gala(which) if which else _need_gala()
+    if gala is None:
+        click.echo(f"Error: no gala {which!r}.", err=True)
+        sys.exit(1)
+    text = transfer.gala_json(gala)
+    if file == "-":
+        click.echo(text, nl=False)
+    else:
+        Path(file).write_text(text, encoding="utf-8")
+        click.echo(f"Exported {gala.name} to {file}")
+
+
+@gala_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+def import_gala(file: str) -> None:
+    """Create a gala from a definition in FILE; all or nothing."""
+    try:
+        raw = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+        doc = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        _fail(ImportRejectedError(f"{file} is not valid UTF-8 JSON: {error}", []))
+    try:
+        gala = transfer.import_gala(CLI_ACTOR, doc,
+                                    max_image_bytes=current_app.config["MAX_IMAGE_BYTES"])
+    except VotingError as error:
+        _fail(error)
+    click.echo(f"Imported {gala.name}: {len(gala.categories)} categories, "
+               f"{len(gala.profiles)} profiles.")
+
+
+@audit_cli.command("verify")
+def verify_audit() -> None:
+    """Check the audit trail's hash chain; exit 0 when intact, 1 when not."""
+    report = verify_chain()
+    if report.intact:
+        click.echo(f"Audit trail intact: {report.entries} entries, head {report.head}")
+        return
+    click.echo(f"Audit trail BROKEN ({len(report.problems)} problems in {report.entries} "
+               "entries):", err=True)
+    for problem in report.problems:
+        click.echo(f"  {problem}", err=True)
+    sys.exit(1)
+
+
+@voting_cli.command("status")
+def voting_status() -> None:
+    """Show the current gala's voting state."""
+    gala = _need_gala()
+    click.echo(f"{gala.name}: {gala.voting_state}")
+
+
+@voting_cli.command("open")
+def voting_open() -> None:
+    """Open voting in the current gala."""
+    try:
+        gala = services.open_voting(CLI_ACTOR, _need_gala().id)
+    except VotingError as error:
+        _fail(error)
+    click.echo(f"Voting is open: {gala.name}")
+
+
+@voting_cli.command("close")
+def voting_close() -> None:
+    """Close voting in the current gala, for good."""
+    try:
+        gala = services.close_voting(CLI_ACTOR, _need_gala().id)
+    except VotingError as error:
+        _fail(error)
+    click.echo(f"Voting is closed: {gala.name}")
+
+
+def register_cli(app: Flask) -> None:
+    for command in (organizer_cli, gala_cli, audit_cli, voting_cli, load_demo):
+        app.cli.add_command(command)

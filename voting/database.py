@@ -1,0 +1,73 @@
+"""Database plumbing: SQLite pragmas, IMMEDIATE write transactions, the one place that commits."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from .extensions import db
+
+_begin_immediate: ContextVar[bool] = ContextVar("begin_immediate", default=False)
+
+
+@event.listens_for(Engine, "connect")
+def _configure_sqlite(dbapi_connection, connection_record) -> None:  # noqa: ANN001
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    # pysqlite's own transaction handling would BEGIN lazily and never IMMEDIATE; take over.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # FULL: an acknowledged ballot is on disk before the voter sees the receipt.
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _begin_sqlite(conn) -> None:  # noqa: ANN001
+    if conn.dialect.name != "sqlite":
+        return
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if _begin_immediate.get() else "BEGIN")
+
+
+def dialect_name() -> str:
+    return db.session.get_bind().dialect.name
+
+
+@contextmanager
+def write_transaction() -> Iterator[Session]:
+    """Run a mutation in its own transaction and commit it; the only place that commits.
+
+    The request's read transaction is ended first, so the write starts from fresh data. On
+    SQLite the write transaction begins IMMEDIATE: it takes the write lock up front (waiting
+    for the busy timeout) instead of failing half-way when another writer got there first.
+    Nested calls join the outer transaction.
+    """
+    session = db.session
+    if session.info.get("in_write_transaction"):
+        yield session
+        return
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("changes were made outside a write transaction")
+    session.commit()
+    token = _begin_immediate.set(True)
+    try:
+        session.connection()
+    finally:
+        _begin_immediate.reset(token)
+    session.info["in_write_transaction"] = True
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.info["in_write_transaction"] = False

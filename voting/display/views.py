@@ -1,0 +1,19 @@
+"""The gala screen for the projector (its states and the reveal come with later issues)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template
+
+from ..queries import categories_with_nominees, current_gala
+
+bp = Blueprint("display", __name__)
+
+
+@bp.get("/")
+def show_display() -> Any:
+    """Before the vote: the gala's name, date, venue and categories."""
+    gala = current_gala()
+    return render_template("display/show_display.html", gala=gala,
+                           categories=categories_with_nominees(gala) if gala else [])

@@ -1,0 +1,100 @@
+"""Read-only questions about the gala, shared by the admin, the public pages and the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from .extensions import db
+from .models import Category, Gala, Nomination, Profile
+
+MIN_NOMINEES = 2
+
+
+def current_gala() -> Gala | None:
+    return Gala.current()
+
+
+def all_galas() -> list[Gala]:
+    return list(db.session.scalars(select(Gala).order_by(Gala.year.desc())))
+
+
+def categories_with_nominees(gala: Gala) -> list[Category]:
+    """The gala's categories in running order, nominations and profiles loaded in one go."""
+    return list(db.session.scalars(
+        select(Category)
+        .where(Category.gala_id == gala.id)
+        .order_by(Category.position, Category.id)
+        .options(
+            selectinload(Category.groups),
+            selectinload(Category.nominations).selectinload(Nomination.profile),
+        )
+    ))
+
+
+def profiles_of(gala: Gala) -> list[Profile]:
+    return list(db.session.scalars(
+        select(Profile)
+        .where(Profile.gala_id == gala.id)
+        .order_by(func.lower(Profile.name), Profile.id)
+        .options(selectinload(Profile.nominations).selectinload(Nomination.category))
+    ))
+
+
+def readiness(gala: Gala) -> list[Any]:
+    """What is still missing before voting can open, one message per problem."""
+    problems: list[Any] = []
+    categories = categories_with_nominees(gala)
+    if not categories:
+        problems.append(_l("The gala has no categories yet."))
+    for category in categories:
+        count = len(category.nominations)
+        name = category.name_pl
+        if count < MIN_NOMINEES:
+            problems.append(_l("“%(name)s” needs at least %(min)d nominees (has %(count)d).",
+                               name=name, min=MIN_NOMINEES, count=count))
+        elif category.method in ("ranked", "irv") and (category.places or 0) > count:
+            problems.append(_l("“%(name)s” asks for %(places)d places but has only %(count)d "
+                               "nominees.", name=name, places=category.places, count=count))
+        if not category.groups:
+            problems.append(_l("“%(name)s” has no voter group.", name=name))
+    return problems
+
+
+def gala_document(gala: Gala, locale: str) -> dict[str, Any]:
+    """The public description of the gala: what `GET /api/v1/gala` returns."""
+    return {
+        "gala": {
+            "name": gala.name,
+            "date": gala.date.isoformat(),
+            "venue": gala.venue,
+            "voting": gala.voting_state,
+            "closes_at": gala.closes_at.isoformat() if gala.closes_at else None,
+        },
+        "categories": [
+            {
+                "slug": category.slug,
+                "name": category.name(locale),
+                "description": category.description(locale),
+                "method": category.method,
+                "params": category.params(),
+                "groups": [group.group for group in category.groups],
+                "weights": category.weights() if len(category.groups) > 1 else None,
+                "nominees": [
+                    {
+                        "id": nomination.id,
+                        "profile_id": nomination.profile_id,
+                        "name": nomination.profile.name,
+                        "unit": nomination.profile.unit_name,
+                        "platform": nomination.profile.platform,
+                        "url": nomination.profile.url,
+                    }
+                    for nomination in category.sorted_nominations()
+                ],
+            }
+            for category in categories_with_nominees(gala)
+        ],
+    }
