@@ -1,0 +1,228 @@
+"""Fixtures: a fresh database per test, on SQLite or (with TEST_DATABASE_URL) PostgreSQL.
+
+The schema is built once per run by the migrations (never by create_all). SQLite tests copy
+that migrated file; PostgreSQL tests share one schema private to this run and truncate it
+between tests, so two runs on one server never see each other's data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from voting import create_app
+from voting.extensions import db, limiter
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
+DEMO_FILE = ROOT / "voting" / "demo" / "gala.json"
+
+
+def psycopg_url(url: str) -> str:
+    return "postgresql+psycopg://" + url.split("://", 1)[1]
+
+
+def with_search_path(url: str, schema: str) -> str:
+    joiner = "&" if "?" in url else "?"
+    return f"{psycopg_url(url)}{joiner}options=-csearch_path%3D{schema}"
+
+
+def migrate_to_head(uri: str, instance: Path) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": uri,
+                      "SECRET_KEY": "migrations", "INSTANCE_PATH": str(instance)})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Migrate an empty database once for the whole run."""
+    instance = tmp_path_factory.mktemp("instance-migrate")
+    if PG_URL:
+        schema = f"zl_test_{os.getpid()}_{secrets.token_hex(4)}"
+        admin = create_engine(psycopg_url(PG_URL))
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        uri = with_search_path(PG_URL, schema)
+        try:
+            migrate_to_head(uri, instance)
+            yield {"kind": "postgresql", "uri": uri, "schema": schema}
+        finally:
+            with admin.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+    else:
+        path = tmp_path_factory.mktemp("db") / "template.sqlite3"
+        migrate_to_head(f"sqlite:///{path}", instance)
+        yield {"kind": "sqlite", "path": path}
+
+
+@pytest.fixture
+def database_uri(database_template: dict[str, Any], tmp_path: Path) -> str:
+    if database_template["kind"] == "sqlite":
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(database_template["path"], path)
+        return f"sqlite:///{path}"
+    engine = create_engine(database_template["uri"])
+    with engine.begin() as connection:
+        tables = connection.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+            "AND tablename <> 'alembic_version'")).scalars().all()
+        if tables:
+            quoted = ", ".join(f'"{t}"' for t in tables)
+            connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return database_template["uri"]
+
+
+@pytest.fixture
+def app_config(database_uri: str, tmp_path: Path) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_uri,
+        "SECRET_KEY": secrets.token_hex(16),
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    app = create_app(app_config)
+    with app.app_context():
+        limiter.reset()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # noqa: ANN201
+    return app.test_cli_runner()
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
+                     r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str) -> str:
+    """Fetch a page and read the CSRF token from its form, as a browser would."""
+    response = client.get(path)
+    assert response.status_code == 200, (path, response.status_code)
+    match = CSRF_RE.search(response.get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1) or match.group(2)
+
+
+def post_form(client: FlaskClient, page: str, action: str | None = None,
+              data: dict[str, Any] | None = None, **kwargs: Any):  # noqa: ANN201
+    """Submit a form found on `page` (to `action`, default the page itself) with CSRF."""
+    payload = {"csrf_token": csrf_token(client, page), **(data or {})}
+    return client.post(action or page, data=payload, **kwargs)
+
+
+ORGANIZER_EMAIL = "jury.chair@example.com"
+ORGANIZER_PASSWORD = "Złote-Lajki-2026!"
+
+
+@pytest.fixture
+def organizer(app: Flask) -> dict[str, str]:
+    from voting import services
+
+    with app.app_context():
+        services.create_organizer("test", ORGANIZER_EMAIL, ORGANIZER_PASSWORD)
+    return {"email": ORGANIZER_EMAIL, "password": ORGANIZER_PASSWORD}
+
+
+class AuthActions:
+    def __init__(self, client: FlaskClient):
+        self.client = client
+
+    def login(self, email: str = ORGANIZER_EMAIL, password: str = ORGANIZER_PASSWORD,
+              **kwargs: Any):  # noqa: ANN201
+        return post_form(self.client, "/admin/login",
+                         data={"email": email, "password": password}, **kwargs)
+
+    def logout(self):  # noqa: ANN201
+        return post_form(self.client, "/admin/", "/admin/logout")
+
+
+@pytest.fixture
+def auth(client: FlaskClient, organizer: dict[str, str]) -> AuthActions:
+    return AuthActions(client)
+
+
+@pytest.fixture
+def logged_in(auth: AuthActions) -> AuthActions:
+    response = auth.login()
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return auth
+
+
+def demo_document() -> dict[str, Any]:
+    return json.loads(DEMO_FILE.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def demo_gala(app: Flask):  # noqa: ANN201
+    """The demo gala, loaded through the JSON importer (ids are those of this database)."""
+    from voting import transfer
+
+    with app.app_context():
+        gala = transfer.import_gala("test", demo_document())
+        return gala.id
+
+
+@pytest.fixture
+def small_gala(app: Flask) -> dict[str, int]:
+    """A gala built through the services: two categories, three profiles, four nominations."""
+    from voting import services
+
+    with app.app_context():
+        gala = services.create_gala("test", {"name": "Gala Złotych Lajków 2026",
+                                             "date": "2026-11-28", "venue": "Warszawa"})
+        single = services.create_category("test", gala.id, {
+            "name_pl": "TikTok roku", "name_en": "TikTok of the year", "method": "single",
+            "weights": {"audience": 100}})
+        ranked = services.create_category("test", gala.id, {
+            "name_pl": "Wideo w metropolii", "name_en": "Video in a metropolis",
+            "method": "ranked", "places": 2, "points": "3,1", "weights": {"jury": 100}})
+        profiles = [
+            services.create_profile("test", gala.id, {
+                "name": name, "unit_name": unit, "unit_type": "miasto",
+                "voivodeship": voivodeship, "platform": platform, "url": url})
+            for name, unit, voivodeship, platform, url in (
+                ("Łódź – TikTok", "Miasto Łódź", "łódzkie", "tiktok",
+                 "https://www.tiktok.com/@lodz"),
+                ("Wrocław", "Miasto Wrocław", "dolnośląskie", "facebook",
+                 "https://www.facebook.com/wroclaw"),
+                ("Gdańsk", "Miasto Gdańsk", "pomorskie", "youtube",
+                 "https://www.youtube.com/@gdansk"),
+            )
+        ]
+        services.nominate("test", single.id, profiles[0].id, "za serię o włókniarkach")
+        services.nominate("test", single.id, profiles[1].id)
+        services.nominate("test", ranked.id, profiles[1].id)
+        services.nominate("test", ranked.id, profiles[2].id)
+        return {"gala": gala.id, "single": single.id, "ranked": ranked.id,
+                "lodz": profiles[0].id, "wroclaw": profiles[1].id, "gdansk": profiles[2].id}
