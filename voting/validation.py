@@ -45,7 +45,10 @@ TEXT_MAX = 2000
 CITATION_MAX = 500
 URL_MAX = 500
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 controls, zero-width and bidirectional marks, line/paragraph separators and the
+# BOM / word joiners: all invisible, and all able to make two equal-looking names differ.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029"
+                      r"\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 _TRANSLIT = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "ß": "ss", "æ": "ae"})
 

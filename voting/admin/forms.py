@@ -12,37 +12,39 @@ from wtforms import (
     HiddenField,
     IntegerField,
     PasswordField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, Optional
 
+# SelectChoice, not (value, label) tuples: WTForms 3.3 deprecates tuples (removed in 3.4).
 METHOD_CHOICES = [
-    ("single", _l("Single choice (plurality)")),
-    ("ranked", _l("Ranking with points per place")),
-    ("score", _l("Scores (mean score wins)")),
-    ("approval", _l("Approval (choose any number up to a limit)")),
-    ("irv", _l("Instant runoff (ranked ballots, rounds)")),
+    SelectChoice("single", _l("Single choice (plurality)")),
+    SelectChoice("ranked", _l("Ranking with points per place")),
+    SelectChoice("score", _l("Scores (mean score wins)")),
+    SelectChoice("approval", _l("Approval (choose any number up to a limit)")),
+    SelectChoice("irv", _l("Instant runoff (ranked ballots, rounds)")),
 ]
 UNIT_TYPE_CHOICES = [
-    ("gmina", _l("commune (gmina)")),
-    ("miasto", _l("city (miasto)")),
-    ("powiat", _l("county (powiat)")),
-    ("wojewodztwo", _l("region (województwo)")),
-    ("other", _l("other")),
+    SelectChoice("gmina", _l("commune (gmina)")),
+    SelectChoice("miasto", _l("city (miasto)")),
+    SelectChoice("powiat", _l("county (powiat)")),
+    SelectChoice("wojewodztwo", _l("region (województwo)")),
+    SelectChoice("other", _l("other")),
 ]
 PLATFORM_CHOICES = [
-    ("facebook", "Facebook"),
-    ("instagram", "Instagram"),
-    ("tiktok", "TikTok"),
-    ("youtube", "YouTube"),
-    ("linkedin", "LinkedIn"),
-    ("x", "X (Twitter)"),
-    ("threads", "Threads"),
-    ("bluesky", "Bluesky"),
-    ("website", _l("website")),
-    ("other", _l("other")),
+    SelectChoice("facebook", "Facebook"),
+    SelectChoice("instagram", "Instagram"),
+    SelectChoice("tiktok", "TikTok"),
+    SelectChoice("youtube", "YouTube"),
+    SelectChoice("linkedin", "LinkedIn"),
+    SelectChoice("x", "X (Twitter)"),
+    SelectChoice("threads", "Threads"),
+    SelectChoice("bluesky", "Bluesky"),
+    SelectChoice("website", _l("website")),
+    SelectChoice("other", _l("other")),
 ]
 GROUP_LABELS = {"jury": _l("Jury"), "audience": _l("Audience")}
 
