@@ -10,8 +10,6 @@ import os
 import secrets
 from pathlib import Path
 
-SECRET_KEY_FILE = "secret_key"
-
 
 def _env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)

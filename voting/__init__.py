@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def select_locale() -> str:
-    """The visitor's choice from the switch, else English if the browser asks for it, else Polish."""
+    """The visitor's switch, else English if the browser asks for it, else Polish."""
     from flask import has_request_context
 
     if not has_request_context():
@@ -126,5 +126,6 @@ def create_app(config: Any = None) -> Flask:
     register_cli(app)
 
     if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return app

@@ -52,7 +52,8 @@ def wants_json() -> bool:
     if request.path.startswith("/api/"):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    accepted = request.accept_mimetypes
+    return best == "application/json" and accepted[best] > accepted["text/html"]
 
 
 def error_response(status: int, message: Any = None, errors: dict[str, Any] | None = None):

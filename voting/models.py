@@ -188,7 +188,9 @@ class Category(db.Model):
         return self.name_en if locale == "en" and self.name_en else self.name_pl
 
     def description(self, locale: str) -> str:
-        return self.description_en if locale == "en" and self.description_en else self.description_pl
+        if locale == "en" and self.description_en:
+            return self.description_en
+        return self.description_pl
 
     def params(self) -> dict[str, Any]:
         """The method's parameters as the API and the export show them."""

@@ -7,7 +7,6 @@ changes nothing.
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 from pathlib import Path
 from typing import Any
@@ -45,7 +44,7 @@ password_hasher = PasswordHasher()
 # Verifying against this keeps an unknown e-mail as slow as a wrong password.
 _DUMMY_HASH = password_hasher.hash(secrets.token_hex(16))
 DEMO_ORGANIZER_EMAIL = "organizator@example.com"
-DEMO_PASSWORD_FILE = "demo-organizer-password"
+DEMO_PASSWORD_FILE = "demo-organizer-password"  # noqa: S105  (a file name, not a password)
 MIN_PASSWORD_LENGTH = 12
 
 
@@ -130,7 +129,8 @@ def create_category(actor: str, gala_id: int, data: dict[str, Any]) -> Category:
         _ensure_unlocked(gala)
         if _slug_taken(session, gala.id, clean["slug"]):
             raise _field_error("slug", _l("Another category already uses this address."))
-        last = session.scalar(select(func.max(Category.position)).where(Category.gala_id == gala.id))
+        last = session.scalar(
+            select(func.max(Category.position)).where(Category.gala_id == gala.id))
         category = Category(gala=gala, position=(last or 0) + 1, **_category_values(clean))
         category.groups = [CategoryGroup(group=g, weight=w) for g, w in clean["weights"].items()]
         session.add(category)
@@ -374,7 +374,8 @@ def authenticate(email: str, password: str, client: str) -> Organizer | None:
         email = clean_email(email)
     except ValidationError:
         email = ""
-    organizer = db.session.scalar(select(Organizer).where(Organizer.email == email)) if email else None
+    organizer = (db.session.scalar(select(Organizer).where(Organizer.email == email))
+                 if email else None)
     try:
         password_hasher.verify(organizer.password_hash if organizer else _DUMMY_HASH, password)
         matched = organizer is not None and organizer.active

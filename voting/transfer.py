@@ -132,7 +132,8 @@ def _read_rows(text: str) -> tuple[list[str], list[dict[str, str]]]:
 
 
 def _field_problems(error: ValidationError) -> str:
-    return "; ".join(f"{field}: {reason}" for field, reason in error.errors.items()) or error.message
+    problems = "; ".join(f"{field}: {reason}" for field, reason in error.errors.items())
+    return problems or error.message
 
 
 def import_profiles_csv(actor: str, gala_id: int, raw: bytes) -> dict[str, int]:

@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 
@@ -165,7 +166,7 @@ def check_profile_url(url: str, platform: str | None) -> tuple[str, Any | None]:
         return candidate, _l("Enter a full web address starting with https://.")
     if parts.username or parts.password:
         return candidate, _l("An address with a user name or password is not accepted.")
-    allowed = PLATFORM_HOSTS.get(platform or "", None)
+    allowed = PLATFORM_HOSTS.get(platform or "")
     if allowed and not any(host == h or host.endswith("." + h) for h in allowed):
         return candidate, _l("This address is not on %(platform)s (expected %(hosts)s).",
                              platform=platform_label(platform), hosts=", ".join(allowed))
@@ -306,8 +307,27 @@ def _clean_weights(fields: Fields, weights: Any, method: str | None) -> dict[str
     return chosen
 
 
+GALA_TIMEZONE = ZoneInfo("Europe/Warsaw")
+
+
+def parse_local_datetime(value: Any) -> dt.datetime | None:
+    """A wall-clock time at the gala (Europe/Warsaw) as an aware UTC datetime.
+
+    Raises ValueError for text that is not a date and time.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        moment = value
+    else:
+        moment = dt.datetime.fromisoformat(normalise_text(value))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=GALA_TIMEZONE)
+    return moment.astimezone(dt.UTC)
+
+
 def clean_gala(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate a gala edition: name, date (YYYY-MM-DD), venue."""
+    """Validate a gala edition: name, date (YYYY-MM-DD), venue, optional scheduled closing."""
     fields = Fields(data)
     clean: dict[str, Any] = {
         "name": fields.text("name", NAME_MAX),
@@ -324,6 +344,11 @@ def clean_gala(data: Mapping[str, Any]) -> dict[str, Any]:
             clean["date"] = None
     if clean["date"] is not None and not 2000 <= clean["date"].year <= 2200:
         fields.fail("date", _l("Enter a date between 2000 and 2200."))
+    try:
+        clean["closes_at"] = parse_local_datetime(data.get("closes_at"))
+    except ValueError:
+        fields.fail("closes_at", _l("Enter a date and time, e.g. 2026-11-28 19:30."))
+        clean["closes_at"] = None
     fields.check()
     return clean
 

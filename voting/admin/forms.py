@@ -8,6 +8,7 @@ from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
+    DateTimeLocalField,
     EmailField,
     HiddenField,
     IntegerField,
@@ -62,6 +63,9 @@ class GalaForm(FlaskForm):
     name = StringField(_l("Name"), validators=[InputRequired()])
     date = DateField(_l("Date"), validators=[InputRequired()])
     venue = StringField(_l("Venue"), validators=[Optional()])
+    closes_at = DateTimeLocalField(_l("Scheduled end of voting (optional)"),
+                                   format="%Y-%m-%dT%H:%M", validators=[Optional()],
+                                   description=_l("Warsaw time. Voting closes by itself then."))
 
 
 class CategoryForm(FlaskForm):

@@ -28,8 +28,9 @@ from ..audit import verify_chain
 from ..errors import ImportRejectedError, VotingError
 from ..extensions import client_address, db, limiter, login_manager, login_throttle_key
 from ..http import error_response, wants_json
-from ..models import AuditEntry, Category, Gala, Nomination, Profile, VOIVODESHIPS
+from ..models import VOIVODESHIPS, AuditEntry, Category, Gala, Nomination, Profile
 from ..queries import all_galas, categories_with_nominees, current_gala, profiles_of, readiness
+from ..validation import GALA_TIMEZONE
 from .forms import (
     CategoryForm,
     CitationForm,
@@ -158,6 +159,8 @@ def edit_gala(gala_id: int) -> Any:
     """Edit a gala edition's name, date and venue."""
     gala = db.get_or_404(Gala, gala_id)
     form = GalaForm(obj=gala)
+    if request.method == "GET" and gala.closes_at:
+        form.closes_at.data = gala.closes_at.astimezone(GALA_TIMEZONE).replace(tzinfo=None)
     return submit(form, lambda: _saved(services.update_gala(actor(), gala.id, form.data),
                                        "admin.dashboard"), "admin/gala_form.html", gala=gala)
 
