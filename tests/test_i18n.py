@@ -21,7 +21,7 @@ def read_catalog():  # noqa: ANN201
 def test_i18n_every_string_in_the_code_has_a_polish_translation(tmp_path):
     pot = tmp_path / "messages.pot"
     pybabel = Path(sys.executable).parent / "pybabel"
-    subprocess.run([str(pybabel), "extract", "-q", "-F", "babel.cfg", "-k", "_l", "-k",
+    subprocess.run([str(pybabel), "--quiet", "extract", "-F", "babel.cfg", "-k", "_l", "-k",
                     "lazy_gettext", "-o", str(pot), "."], cwd=ROOT, check=True)
     with pot.open("rb") as handle:
         wanted = {message.id for message in read_po(handle) if message.id}
