@@ -106,12 +106,22 @@ class CategoryForm(FlaskForm):
             data["weights"] = {group: 100 for group in data["weights"]}
         return data
 
-    def load(self, category) -> None:  # noqa: ANN001
-        for name in ("name_pl", "name_en", "description_pl", "description_en", "slug",
-                     "method", "places", "score_min", "score_max", "min_scores", "max_choices"):
+    RULE_FIELDS = ("slug", "method", "places", "score_min", "score_max", "min_scores",
+                   "max_choices")
+    TEXT_FIELDS = ("name_pl", "name_en", "description_pl", "description_en")
+
+    def load(self, category, rules_only: bool = False) -> None:  # noqa: ANN001
+        """Fill the form from a category; `rules_only` for a locked category, whose rule
+        fields the browser does not send (they are disabled) and which cannot change."""
+        names = self.RULE_FIELDS if rules_only else self.TEXT_FIELDS + self.RULE_FIELDS
+        for name in names:
             getattr(self, name).data = getattr(category, name)
         self.points.data = ",".join(str(p) for p in category.points or [])
-        for group, weight in category.weights().items():
+        weights = category.weights()
+        for group in ("jury", "audience"):
+            getattr(self, f"group_{group}").data = group in weights
+            getattr(self, f"weight_{group}").data = weights.get(group)
+        for group, weight in weights.items():
             getattr(self, f"group_{group}").data = True
             getattr(self, f"weight_{group}").data = weight
 

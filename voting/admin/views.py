@@ -217,8 +217,8 @@ def edit_category(category_id: int) -> Any:
     """Edit a category (after opening: only its names and descriptions)."""
     category = get_in_gala(Category, category_id)
     form = CategoryForm()
-    if request.method == "GET":
-        form.load(category)
+    if request.method == "GET" or category.gala.locked:
+        form.load(category, rules_only=request.method != "GET")
     return submit(
         form,
         lambda: _saved(services.update_category(actor(), category.id, form.to_data()),
