@@ -476,7 +476,27 @@ def test_clean_gala_parses_iso_date():
     clean = clean_gala({"name": " Gala Złotych Lajków 2026 ", "date": "2026-11-28",
                         "venue": "Warszawa"})
     assert clean == {"name": "Gala Złotych Lajków 2026", "venue": "Warszawa",
-                     "date": dt.date(2026, 11, 28)}
+                     "date": dt.date(2026, 11, 28), "closes_at": None}
+
+
+@pytest.mark.parametrize(("typed", "utc"), [
+    ("2026-11-28T19:30", dt.datetime(2026, 11, 28, 18, 30, tzinfo=dt.UTC)),  # CET, UTC+1
+    ("2026-11-28 19:30", dt.datetime(2026, 11, 28, 18, 30, tzinfo=dt.UTC)),
+    ("2026-07-01T12:00", dt.datetime(2026, 7, 1, 10, 0, tzinfo=dt.UTC)),     # CEST, UTC+2
+    (dt.datetime(2026, 11, 28, 19, 30), dt.datetime(2026, 11, 28, 18, 30, tzinfo=dt.UTC)),
+    ("2026-11-28T19:30+00:00", dt.datetime(2026, 11, 28, 19, 30, tzinfo=dt.UTC)),
+])
+def test_clean_gala_closing_time_is_warsaw_wall_clock_stored_as_utc(typed: object,
+                                                                     utc: dt.datetime):
+    clean = clean_gala({"name": "Gala", "date": "2026-11-28", "closes_at": typed})
+    assert clean["closes_at"] == utc
+    assert clean["closes_at"].utcoffset() == dt.timedelta(0)
+
+
+@pytest.mark.parametrize("typed", ["jutro o 19", "28.11.2026 19:30", "2026-11-28T25:00"])
+def test_clean_gala_rejects_bad_closing_time(typed: str):
+    assert set(field_errors(clean_gala, {"name": "Gala", "date": "2026-11-28",
+                                         "closes_at": typed})) == {"closes_at"}
 
 
 def test_clean_gala_accepts_a_date_object():

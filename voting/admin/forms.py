@@ -121,9 +121,6 @@ class CategoryForm(FlaskForm):
         for group in ("jury", "audience"):
             getattr(self, f"group_{group}").data = group in weights
             getattr(self, f"weight_{group}").data = weights.get(group)
-        for group, weight in weights.items():
-            getattr(self, f"group_{group}").data = True
-            getattr(self, f"weight_{group}").data = weight
 
 
 class ProfileForm(FlaskForm):
