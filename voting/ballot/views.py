@@ -16,9 +16,7 @@ bp = Blueprint("ballot", __name__)
 @bp.get("/")
 def show_home() -> Any:
     """How to vote in the current gala."""
-    gala = current_gala()
-    return render_template("ballot/home.html", gala=gala,
-                           categories=categories_with_nominees(gala) if gala else [])
+    return render_template("ballot/home.html", gala=current_gala())
 
 
 @bp.get("/nominees")
