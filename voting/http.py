@@ -25,6 +25,7 @@ CSP = (
 
 ERROR_TITLES = {
     400: _l("The request could not be understood"),
+    401: _l("Please log in"),
     403: _l("Access denied"),
     404: _l("Page not found"),
     405: _l("This action is not allowed here"),
@@ -38,6 +39,7 @@ ERROR_TITLES = {
 
 ERROR_HINTS = {
     400: _l("Go back, reload the page and try again."),
+    401: _l("This page is for the gala's organizers. Log in to continue."),
     403: _l("You do not have access to this page."),
     404: _l("The address may be mistyped, or the page was removed."),
     405: _l("Go back and use the page's buttons."),
@@ -68,11 +70,25 @@ def error_response(status: int, message: Any = None, errors: dict[str, Any] | No
                            errors=errors or {}), status
 
 
+def local_path(target: str | None) -> str | None:
+    """`target` if it is a path on this site, else None: a guard against open redirects.
+
+    Browsers read a backslash as a slash and drop tabs and newlines inside a URL, so
+    "/\\evil.example" or "/<TAB>/evil.example" would lead off-site (and a newline cannot go
+    into a header at all).
+    """
+    target = target or ""
+    if (not target.startswith("/") or target.startswith("//") or "\\" in target
+            or any(ord(char) < 32 or ord(char) == 127 for char in target)):
+        return None
+    return target
+
+
 def same_site_referrer() -> str | None:
     referrer = request.referrer or ""
     host = request.host_url
     if referrer.startswith(host):
-        return "/" + referrer[len(host):]
+        return local_path("/" + referrer[len(host):])
     return None
 
 
@@ -86,13 +102,16 @@ UNIT_TYPE_LABELS = {
 
 
 def init_app(app: Flask) -> None:
-    from .admin.forms import MoveForm
+    from .admin.forms import ConfirmForm
     from .validation import platform_label
 
     app.jinja_env.globals.update(
         platform_label=platform_label,
         unit_type_label=lambda value: UNIT_TYPE_LABELS.get(value, value),
-        move_form=MoveForm,
+        # The move buttons carry their direction in their own hidden input: a MoveForm here
+        # would render a second, empty `direction` that browsers send first (and MoveForm
+        # reads first), so every move would be refused.
+        move_form=ConfirmForm,
     )
     @app.before_request
     def remember_language_switch() -> None:

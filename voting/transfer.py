@@ -23,7 +23,14 @@ from .extensions import db
 from .models import Category, CategoryGroup, Gala, Nomination, Profile
 from .queries import categories_with_nominees, profiles_of
 from .services import _ensure_unlocked, _get
-from .validation import check_image, clean_category, clean_citation, clean_gala, clean_profile
+from .validation import (
+    check_image,
+    clean_category,
+    clean_citation,
+    clean_gala,
+    clean_profile,
+    normalise_text,
+)
 
 GALA_FORMAT = "zlote-lajki.gala"
 GALA_FORMAT_VERSION = 1
@@ -45,15 +52,26 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 MAX_IMPORT_ROWS = 5000
 
 
+# After a leading apostrophe, these mark a cell that `neutralise_cell` escaped.
+_ESCAPED_AFTER_APOSTROPHE = (*FORMULA_PREFIXES, "'")
+
+
 def neutralise_cell(value: Any) -> str:
-    """Make a cell safe for a spreadsheet: a would-be formula is exported as text."""
+    """Make a cell safe for a spreadsheet: a would-be formula is exported as text.
+
+    A value that already starts with an apostrophe and one of those signs gets one more
+    apostrophe, so that `_restore_cell` gives back exactly what was exported.
+    """
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    if text.startswith(FORMULA_PREFIXES) or (
+            text.startswith("'") and text[1:2] and text[1:2] in _ESCAPED_AFTER_APOSTROPHE):
+        return "'" + text
+    return text
 
 
 def _restore_cell(value: str) -> str:
     """Undo `neutralise_cell`, so an exported file imports back unchanged."""
-    if value.startswith("'") and value[1:2] and value[1:2] in FORMULA_PREFIXES:
+    if value.startswith("'") and value[1:2] and value[1:2] in _ESCAPED_AFTER_APOSTROPHE:
         return value[1:]
     return value
 
@@ -99,7 +117,7 @@ def _read_rows(text: str) -> tuple[list[str], list[dict[str, str]]]:
                                   [(1, str(error))]) from None
     columns = []
     for cell in header:
-        key = cell.strip().lower().replace("_", " ")
+        key = normalise_text(cell).lower().replace("_", " ")  # NFC: "Województwo" from a Mac
         key = CSV_HEADER_ALIASES.get(key, key.replace(" ", "_"))
         columns.append(key)
     unknown = [c for c in columns if c and c not in CSV_COLUMNS]
@@ -241,7 +259,8 @@ def export_gala(gala: Gala, *, include_images: bool = True) -> dict[str, Any]:
     return {
         "format": GALA_FORMAT,
         "version": GALA_FORMAT_VERSION,
-        "gala": {"name": gala.name, "date": gala.date.isoformat(), "venue": gala.venue},
+        "gala": {"name": gala.name, "date": gala.date.isoformat(), "venue": gala.venue,
+                 "closes_at": gala.closes_at.isoformat() if gala.closes_at else None},
         "profiles": profile_docs,
         "categories": [
             {

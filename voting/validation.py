@@ -92,7 +92,7 @@ class Fields:
     def text(self, name: str, max_len: int, *, required: bool = True,
              multiline: bool = False) -> str:
         value = normalise_text(self.raw(name))
-        if not multiline and "\n" in value:
+        if not multiline and ("\n" in value or "\t" in value):
             self.fail(name, _l("Use a single line here."))
         elif _CONTROL.search(value):
             self.fail(name, _l("Contains invisible control characters; please retype it."))

@@ -27,7 +27,7 @@ from .. import services, transfer
 from ..audit import verify_chain
 from ..errors import ImportRejectedError, VotingError
 from ..extensions import client_address, db, limiter, login_manager, login_throttle_key
-from ..http import error_response, wants_json
+from ..http import error_response, local_path, wants_json
 from ..models import VOIVODESHIPS, AuditEntry, Category, Gala, Nomination, Profile
 from ..queries import all_galas, categories_with_nominees, current_gala, profiles_of, readiness
 from ..validation import GALA_TIMEZONE
@@ -99,8 +99,7 @@ def submit(form: Any, action: Callable[[], Any], template: str, **context: Any) 
 
 
 def safe_next(default: str) -> str:
-    target = request.args.get("next") or ""
-    return target if target.startswith("/") and not target.startswith("//") else default
+    return local_path(request.args.get("next")) or default
 
 
 # --- Session -------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, redirect, render_template, request, session, url_for
 
 from ..extensions import db
+from ..http import local_path
 from ..models import Profile
 from ..queries import categories_with_nominees, current_gala
 
@@ -45,7 +46,4 @@ def switch_language(code: str) -> Any:
     if code not in ("pl", "en"):
         abort(404)
     session["lang"] = code
-    target = request.args.get("next") or ""
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = url_for("ballot.show_home")
-    return redirect(target)
+    return redirect(local_path(request.args.get("next")) or url_for("ballot.show_home"))
