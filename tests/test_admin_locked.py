@@ -25,7 +25,7 @@ def test_locked_category_form_still_renames_without_the_disabled_fields(app, cli
         assert category.weights() == {"jury": 100}
 
 
-def test_locked_category_form_refuses_a_forged_method_change(app, client, logged_in,
+def test_locked_category_form_refuses_a_method_change_from_a_stale_page(app, client, logged_in,
                                                             small_gala):
     with app.app_context():
         services.open_voting("test", small_gala["gala"])
@@ -33,7 +33,8 @@ def test_locked_category_form_refuses_a_forged_method_change(app, client, logged
     response = post_form(client, page, data={
         "name_pl": "TikTok roku", "method": "approval", "slug": "inny-adres",
         "group_jury": "y", "weight_jury": "100"})
-    assert response.status_code == 302  # the rule fields are taken from the category itself
+    assert response.status_code == 409  # a page loaded before opening: refused, and said why
+    assert "zablokowane na stałe" in response.get_data(as_text=True)
     with app.app_context():
         category = db.session.get(Category, small_gala["single"])
         assert category.method == "single"

@@ -60,7 +60,9 @@ def wants_json() -> bool:
 
 def error_response(status: int, message: Any = None, errors: dict[str, Any] | None = None):
     title = ERROR_TITLES.get(status, ERROR_TITLES[400] if status < 500 else ERROR_TITLES[500])
-    message = message or ERROR_HINTS.get(status, "")
+    # Plain str, never lazy strings: Jinja would take those for trusted markup.
+    title, message = str(title), str(message or ERROR_HINTS.get(status, ""))
+    errors = {field: str(reason) for field, reason in (errors or {}).items()}
     if wants_json():
         body: dict[str, Any] = {"error": str(title), "message": str(message), "status": status}
         if errors:
@@ -102,16 +104,11 @@ UNIT_TYPE_LABELS = {
 
 
 def init_app(app: Flask) -> None:
-    from .admin.forms import ConfirmForm
     from .validation import platform_label
 
     app.jinja_env.globals.update(
         platform_label=platform_label,
         unit_type_label=lambda value: UNIT_TYPE_LABELS.get(value, value),
-        # The move buttons carry their direction in their own hidden input: a MoveForm here
-        # would render a second, empty `direction` that browsers send first (and MoveForm
-        # reads first), so every move would be refused.
-        move_form=ConfirmForm,
     )
     @app.before_request
     def remember_language_switch() -> None:

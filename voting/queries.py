@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -44,23 +44,28 @@ def profiles_of(gala: Gala) -> list[Profile]:
     ))
 
 
-def readiness(gala: Gala) -> list[Any]:
-    """What is still missing before voting can open, one message per problem."""
-    problems: list[Any] = []
+def readiness(gala: Gala) -> list[str]:
+    """What is still missing before voting can open, one message per problem.
+
+    The messages are plain strings, never lazy ones: Jinja trusts a lazy string as HTML
+    (`__html__`), and these carry category names as organizers typed them.
+    """
+    problems: list[str] = []
     categories = categories_with_nominees(gala)
     if not categories:
-        problems.append(_l("The gala has no categories yet."))
+        problems.append(gettext("The gala has no categories yet."))
     for category in categories:
         count = len(category.nominations)
         name = category.name_pl
         if count < MIN_NOMINEES:
-            problems.append(_l("“%(name)s” needs at least %(min)d nominees (has %(count)d).",
-                               name=name, min=MIN_NOMINEES, count=count))
+            problems.append(gettext("“%(name)s” needs at least %(min)d nominees (has %(count)d).",
+                                    name=name, min=MIN_NOMINEES, count=count))
         elif category.method in ("ranked", "irv") and (category.places or 0) > count:
-            problems.append(_l("“%(name)s” asks for %(places)d places but has only %(count)d "
-                               "nominees.", name=name, places=category.places, count=count))
+            problems.append(gettext("“%(name)s” asks for %(places)d places but has only "
+                                    "%(count)d nominees.", name=name, places=category.places,
+                                    count=count))
         if not category.groups:
-            problems.append(_l("“%(name)s” has no voter group.", name=name))
+            problems.append(gettext("“%(name)s” has no voter group.", name=name))
     return problems
 
 

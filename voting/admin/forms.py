@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -110,17 +112,25 @@ class CategoryForm(FlaskForm):
                    "max_choices")
     TEXT_FIELDS = ("name_pl", "name_en", "description_pl", "description_en")
 
-    def load(self, category, rules_only: bool = False) -> None:  # noqa: ANN001
-        """Fill the form from a category; `rules_only` for a locked category, whose rule
-        fields the browser does not send (they are disabled) and which cannot change."""
-        names = self.RULE_FIELDS if rules_only else self.TEXT_FIELDS + self.RULE_FIELDS
-        for name in names:
-            getattr(self, name).data = getattr(category, name)
-        self.points.data = ",".join(str(p) for p in category.points or [])
-        weights = category.weights()
-        for group in ("jury", "audience"):
-            getattr(self, f"group_{group}").data = group in weights
-            getattr(self, f"weight_{group}").data = weights.get(group)
+    def load(self, category, sent: Any = None) -> None:  # noqa: ANN001
+        """Fill the form from a category.
+
+        With `sent` (the submitted form of a locked category) only what the browser left out
+        is filled in: its rule fields are disabled, so they are not sent. Whatever *was* sent
+        (a page loaded before the vote opened) goes on to the service, which refuses a change
+        with the lock message instead of silently ignoring it.
+        """
+        sent = sent or {}
+        for name in self.TEXT_FIELDS + self.RULE_FIELDS:
+            if name not in sent:
+                getattr(self, name).data = getattr(category, name)
+        if "points" not in sent:
+            self.points.data = ",".join(str(p) for p in category.points or [])
+        if not any(key.startswith(("group_", "weight_")) for key in sent):
+            weights = category.weights()
+            for group in ("jury", "audience"):
+                getattr(self, f"group_{group}").data = group in weights
+                getattr(self, f"weight_{group}").data = weights.get(group)
 
 
 class ProfileForm(FlaskForm):

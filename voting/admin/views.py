@@ -142,7 +142,7 @@ def dashboard() -> Any:
     gala = gala_or_setup()
     return render_template("admin/dashboard.html", gala=gala, galas=all_galas(),
                            categories=categories_with_nominees(gala), problems=readiness(gala),
-                           profile_count=len(gala.profiles), confirm=ConfirmForm())
+                           profile_count=len(gala.profiles))
 
 
 @bp.route("/galas/new", methods=["GET", "POST"])
@@ -216,8 +216,10 @@ def edit_category(category_id: int) -> Any:
     """Edit a category (after opening: only its names and descriptions)."""
     category = get_in_gala(Category, category_id)
     form = CategoryForm()
-    if request.method == "GET" or category.gala.locked:
-        form.load(category, rules_only=request.method != "GET")
+    if request.method == "GET":
+        form.load(category)
+    elif category.gala.locked:
+        form.load(category, sent=request.form)
     return submit(
         form,
         lambda: _saved(services.update_category(actor(), category.id, form.to_data()),
@@ -234,7 +236,7 @@ def show_category(category_id: int) -> Any:
     form.profile_id.choices = [(p.id, f"{p.name} · {p.unit_name}")
                                for p in profiles_of(category.gala) if p.id not in nominated]
     return render_template("admin/category.html", category=category, gala=category.gala,
-                           form=form, confirm=ConfirmForm(), citation_form=CitationForm())
+                           form=form)
 
 
 @bp.post("/categories/<int:category_id>/delete")
@@ -317,8 +319,7 @@ def _image_bytes(form: ProfileForm) -> bytes | None:
 def list_profiles() -> Any:
     """All nominee profiles of the gala."""
     gala = gala_or_setup()
-    return render_template("admin/profiles.html", gala=gala, profiles=profiles_of(gala),
-                           confirm=ConfirmForm())
+    return render_template("admin/profiles.html", gala=gala, profiles=profiles_of(gala))
 
 
 @bp.route("/profiles/new", methods=["GET", "POST"])
