@@ -15,7 +15,9 @@ login=$(.venv/bin/flask organizer ensure-demo)
 
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-5000}
-WORKERS=${WORKERS:-2}
+# One worker with threads: failed logins are counted in its memory (set RATELIMIT_STORAGE_URI
+# to Redis before running several workers).
+WORKERS=${WORKERS:-1}
 cat <<INFO
 
   Złote Lajki is running: http://localhost:${PORT}/
@@ -25,5 +27,5 @@ cat <<INFO
 
   Stop with Ctrl+C.
 INFO
-exec .venv/bin/gunicorn --bind "${HOST}:${PORT}" --workers "$WORKERS" --threads 4 \
+exec .venv/bin/gunicorn --bind "${HOST}:${PORT}" --workers "$WORKERS" --threads 8 \
   --access-logfile - wsgi:app

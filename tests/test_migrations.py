@@ -127,3 +127,63 @@ def test_migrations_postgresql_downgrade_and_upgrade_again(postgres_url, tmp_pat
     assert schema_of(postgres_url) == ({"alembic_version"}, set())
     upgrade_then_check(postgres_url, instance)
     assert schema_of(postgres_url) == (TABLES, {"audit_entry_append_only"})
+
+
+REBUILD_GALA = '''"""rebuild the gala table, as a batch migration on SQLite does"""
+from alembic import op
+
+revision = "test_rebuild"
+down_revision = "{head}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("gala", recreate="always") as batch:
+        batch.alter_column("venue", existing_nullable=False)
+
+
+def downgrade():
+    pass
+'''
+
+
+def row_counts(db) -> list[int]:  # noqa: ANN001
+    from sqlalchemy import func, select
+
+    from voting.models import Category, Nomination, Profile
+
+    return [db.session.scalar(select(func.count()).select_from(model))
+            for model in (Category, Profile, Nomination)]
+
+
+def test_migrations_batch_rebuild_on_sqlite_keeps_the_rows_that_refer_to_it(tmp_path):
+    """A table rebuilt by a later migration must not take its categories and profiles along
+    (SQLite drops the old table; with foreign keys on, the drop would cascade)."""
+    import shutil
+
+    from alembic.script import ScriptDirectory
+    from flask_migrate import upgrade
+
+    from voting import create_app, transfer
+    from voting.extensions import db
+
+    migrations = tmp_path / "migrations"
+    shutil.copytree(ROOT / "migrations", migrations)
+    head = ScriptDirectory(str(migrations)).get_current_head()
+    (migrations / "versions" / "test_rebuild.py").write_text(REBUILD_GALA.format(head=head))
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/db.sqlite3",
+                      "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path / "instance")})
+    from conftest import demo_document
+
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        transfer.import_gala("test", demo_document())
+        counts = row_counts(db)
+        db.session.commit()
+        upgrade(directory=str(migrations))
+        after = row_counts(db)
+        db.session.remove()
+        db.engine.dispose()
+    assert counts == [8, 25, 36]
+    assert after == counts

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import demo_document
 from flask import Flask
 from flask_babel import force_locale
 from sqlalchemy import func, select, text
@@ -935,3 +936,42 @@ def test_ensure_demo_organizer_after_a_password_change_does_not_reveal_or_reset(
     assert services.ensure_demo_organizer(ctx.instance_path) == (email, "", False)
     assert services.authenticate(email, "changed-by-hand-123", "127.0.0.1") is not None
     assert services.authenticate(email, password, "127.0.0.1") is None
+
+
+# --- review follow-ups -----------------------------------------------------------------------
+
+
+def test_update_profile_after_opening_keeps_a_nominated_profile_the_same_account(ctx,
+                                                                                small_gala):
+    services.open_voting(ACTOR, small_gala["gala"])
+    base = {"name": "Wrocław", "unit_name": "Miasto Wrocław", "unit_type": "miasto",
+            "voivodeship": "dolnośląskie", "platform": "facebook",
+            "url": "https://www.facebook.com/wroclaw"}
+    for change in ({"url": "https://www.facebook.com/gmina-x"},
+                   {"platform": "tiktok", "url": "https://www.tiktok.com/@wroclaw"},
+                   {"unit_type": "gmina"}):
+        with pytest.raises(LockedError):
+            services.update_profile(ACTOR, small_gala["wroclaw"], {**base, **change})
+    profile = db.session.get(Profile, small_gala["wroclaw"])
+    assert (profile.url, profile.platform, profile.unit_type) == (
+        "https://www.facebook.com/wroclaw", "facebook", "miasto")
+    # Wording can still be corrected.
+    services.update_profile(ACTOR, small_gala["wroclaw"],
+                            {**base, "name": "Wrocław – oficjalny profil"})
+    assert db.session.get(Profile, small_gala["wroclaw"]).name == "Wrocław – oficjalny profil"
+
+
+def test_current_gala_is_the_newest_year_until_an_organizer_picks_one(ctx):
+    from voting import transfer
+    from voting.queries import current_gala
+
+    doc = demo_document()
+    older = transfer.import_gala(ACTOR, {**doc, "gala": {**doc["gala"], "date": "2024-11-28"}})
+    newer = transfer.import_gala(ACTOR, {**doc, "gala": {**doc["gala"], "date": "2025-11-28",
+                                                         "name": "Gala 2025"}})
+    assert current_gala().id == newer.id
+    transfer.import_gala(ACTOR, {**doc, "gala": {**doc["gala"], "date": "2023-11-28",
+                                                 "name": "Gala 2023"}})
+    assert current_gala().id == newer.id  # an import of an older edition does not take over
+    services.switch_gala(ACTOR, older.id)
+    assert current_gala().id == older.id

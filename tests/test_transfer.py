@@ -221,6 +221,10 @@ BAD_FILES = {
     "citation too long": (csv_bytes([row("Tychy", "https://facebook.com/tychy", "tiktok-roku",
                                          "c" * 501)]), [2]),
     "control character": (csv_bytes([row("Ty\u202echy", "https://facebook.com/tychy")]), [2]),
+    "column given twice": (csv_bytes([(*r, r[0]) for r in GOOD_ROWS], header=(*HEADER, "name")),
+                           [1]),
+    "more cells than columns": (csv_bytes([GOOD_ROWS[0], (*GOOD_ROWS[1], "Warszawa")]), [3]),
+    "unclosed quote": (csv_bytes([GOOD_ROWS[0]]) + b'"Tychy,Miasto Tychy\r\n', [3]),
 }
 
 

@@ -69,9 +69,10 @@ def _load_config(app: Flask, config: Any) -> None:
 def create_app(config: Any = None) -> Flask:
     """Build the application. `config` is a config class or a dict of overrides."""
     instance_path = (config or {}).get("INSTANCE_PATH") if isinstance(config, dict) else None
+    instance_path = instance_path or os.environ.get("INSTANCE_PATH")
     app = Flask(
         __name__,
-        instance_path=instance_path or os.environ.get("INSTANCE_PATH") or None,
+        instance_path=os.path.abspath(instance_path) if instance_path else None,
         instance_relative_config=True,
         template_folder=str(ROOT / "templates"),
         static_folder="static",

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -41,14 +41,19 @@ def dialect_name() -> str:
     return db.session.get_bind().dialect.name
 
 
+# Any constant: it only has to be the same for every worker and host.
+_WRITE_LOCK_KEY = 2_024_112_800
+
+
 @contextmanager
 def write_transaction() -> Iterator[Session]:
     """Run a mutation in its own transaction and commit it; the only place that commits.
 
-    The request's read transaction is ended first, so the write starts from fresh data. On
-    SQLite the write transaction begins IMMEDIATE: it takes the write lock up front (waiting
-    for the busy timeout) instead of failing half-way when another writer got there first.
-    Nested calls join the outer transaction.
+    The request's read transaction is ended first, so the write starts from fresh data.
+    Writers are serialised, so a check ("voting has not opened yet") still holds when the
+    write it guards commits: on SQLite the transaction begins IMMEDIATE (taking the write
+    lock up front, waiting up to the busy timeout); on PostgreSQL it takes a transaction-level
+    advisory lock first. Nested calls join the outer transaction.
     """
     session = db.session
     if session.info.get("in_write_transaction"):
@@ -59,9 +64,11 @@ def write_transaction() -> Iterator[Session]:
     session.commit()
     token = _begin_immediate.set(True)
     try:
-        session.connection()
+        connection = session.connection()
     finally:
         _begin_immediate.reset(token)
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITE_LOCK_KEY})
     session.info["in_write_transaction"] = True
     try:
         yield session

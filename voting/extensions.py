@@ -44,8 +44,17 @@ def login_throttle_key() -> str:
     An attacker elsewhere exhausts only their own (account, address) budget, so the real
     organizer, logging in from the hall, is never locked out by someone else's guessing.
     """
-    email = (request.form.get("email") or "").strip().casefold()[:254]
-    return f"login:{client_address()}:{email}"
+    from .errors import ValidationError
+    from .validation import clean_email
+
+    typed = (request.form.get("email") or "")[:320]
+    try:
+        # The same normalisation as the login itself, so "Chair@ＥXAMPLE.com" and
+        # "chair@example.com" share one budget instead of each getting their own.
+        account = clean_email(typed)
+    except ValidationError:
+        account = typed.strip().casefold()
+    return f"login:{client_address()}:{account}"
 
 
 limiter = Limiter(key_func=client_address, default_limits=[], headers_enabled=True)

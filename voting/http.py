@@ -72,6 +72,17 @@ def error_response(status: int, message: Any = None, errors: dict[str, Any] | No
                            errors=errors or {}), status
 
 
+BUSY_SQLSTATES = {"40001", "40P01", "55P03", "57014"}  # serialization, deadlock, lock, timeout
+
+
+def is_busy(error: OperationalError) -> bool:
+    """A lock or timeout worth retrying later, as opposed to a broken database."""
+    original = error.orig
+    if getattr(original, "sqlstate", None) in BUSY_SQLSTATES:
+        return True
+    return "database is locked" in str(original) or "database is busy" in str(original)
+
+
 def local_path(target: str | None) -> str | None:
     """`target` if it is a path on this site, else None: a guard against open redirects.
 
@@ -111,7 +122,7 @@ def init_app(app: Flask) -> None:
         unit_type_label=lambda value: UNIT_TYPE_LABELS.get(value, value),
     )
     @app.before_request
-    def remember_language_switch() -> None:
+    def set_locale_for_templates() -> None:
         g.locale = str(get_locale())
 
     @app.after_request
@@ -140,9 +151,11 @@ def init_app(app: Flask) -> None:
                                       "Go back, reload the page and send it again."))
 
     @app.errorhandler(OperationalError)
-    def database_busy(error: OperationalError):  # noqa: ANN202
+    def database_error(error: OperationalError):  # noqa: ANN202
         db.session.rollback()
-        log.warning("database unavailable: %s", error.orig.__class__.__name__)
+        if not is_busy(error):
+            return unexpected_error(error)
+        log.warning("database busy: %s", error.orig)
         return error_response(503)
 
     @app.errorhandler(HTTPException)

@@ -109,9 +109,10 @@ class Gala(db.Model):
     closes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     first_opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    # The current gala is the one with the latest mark: creating a gala or switching to it
-    # sets it, so next year's edition takes over by itself and an organizer can switch back.
-    current_since: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set when an organizer picks this edition (by switching to it or creating it in the
+    # admin). The most recently picked edition is current; with none picked, the newest year.
+    # An import never takes over the public pages by itself.
+    current_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     categories: Mapped[list[Category]] = relationship(
@@ -130,9 +131,12 @@ class Gala(db.Model):
 
     @classmethod
     def current(cls) -> Gala | None:
-        return db.session.scalars(
-            select(cls).order_by(cls.current_since.desc(), cls.id.desc()).limit(1)
+        picked = db.session.scalars(
+            select(cls).where(cls.current_since.is_not(None))
+            .order_by(cls.current_since.desc(), cls.id.desc()).limit(1)
         ).first()
+        return picked or db.session.scalars(
+            select(cls).order_by(cls.year.desc()).limit(1)).first()
 
 
 class Category(db.Model):
@@ -170,7 +174,8 @@ class Category(db.Model):
 
     gala: Mapped[Gala] = relationship(back_populates="categories")
     groups: Mapped[list[CategoryGroup]] = relationship(
-        back_populates="category", cascade="all, delete-orphan", order_by="CategoryGroup.group"
+        back_populates="category", cascade="all, delete-orphan",
+        order_by="CategoryGroup.group.desc()",  # "jury" before "audience", as the gala says it
     )
     nominations: Mapped[list[Nomination]] = relationship(
         back_populates="category", cascade="all, delete-orphan"

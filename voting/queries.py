@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext
-from sqlalchemy import func, select
+from flask_babel import get_locale, gettext
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from .extensions import db
-from .models import Category, Gala, Nomination, Profile
+from .models import AuditEntry, Category, Gala, Nomination, Profile
 
 MIN_NOMINEES = 2
 
@@ -35,6 +35,10 @@ def categories_with_nominees(gala: Gala) -> list[Category]:
     ))
 
 
+def profile_count(gala: Gala) -> int:
+    return db.session.scalar(select(func.count(Profile.id)).where(Profile.gala_id == gala.id))
+
+
 def profiles_of(gala: Gala) -> list[Profile]:
     return list(db.session.scalars(
         select(Profile)
@@ -44,19 +48,30 @@ def profiles_of(gala: Gala) -> list[Profile]:
     ))
 
 
-def readiness(gala: Gala) -> list[str]:
+def audit_entries_in_order() -> list[AuditEntry]:
+    return list(db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
+
+
+def audit_entries_newest_first() -> Select:
+    """A query (not its rows): the admin pages through it."""
+    return select(AuditEntry).order_by(AuditEntry.seq.desc())
+
+
+def readiness(gala: Gala, categories: list[Category] | None = None) -> list[str]:
     """What is still missing before voting can open, one message per problem.
 
     The messages are plain strings, never lazy ones: Jinja trusts a lazy string as HTML
     (`__html__`), and these carry category names as organizers typed them.
     """
     problems: list[str] = []
-    categories = categories_with_nominees(gala)
+    if categories is None:
+        categories = categories_with_nominees(gala)
+    locale = str(get_locale() or "pl")
     if not categories:
         problems.append(gettext("The gala has no categories yet."))
     for category in categories:
         count = len(category.nominations)
-        name = category.name_pl
+        name = category.name(locale)
         if count < MIN_NOMINEES:
             problems.append(gettext("“%(name)s” needs at least %(min)d nominees (has %(count)d).",
                                     name=name, min=MIN_NOMINEES, count=count))

@@ -48,14 +48,14 @@ DEMO_PASSWORD_FILE = "demo-organizer-password"  # noqa: S105  (a file name, not 
 MIN_PASSWORD_LENGTH = 12
 
 
-def _get(model: type, ident: int) -> Any:
+def get_existing(model: type, ident: int) -> Any:
     obj = db.session.get(model, ident)
     if obj is None:
         raise NotFoundError(str(_l("This item no longer exists.")))
     return obj
 
 
-def _ensure_unlocked(gala: Gala) -> None:
+def ensure_unlocked(gala: Gala) -> None:
     if gala.locked:
         raise LockedError(str(_l(
             "Voting in this gala opened on %(when)s. From then on, nominees and voting methods "
@@ -78,7 +78,7 @@ def create_gala(actor: str, data: dict[str, Any]) -> Gala:
         year = clean["date"].year
         if session.scalar(select(Gala.id).where(Gala.year == year)) is not None:
             raise _field_error("date", _l("There is already a gala in %(year)d.", year=year))
-        gala = Gala(year=year, **clean)
+        gala = Gala(year=year, current_since=utcnow(), **clean)
         session.add(gala)
         _flush_unique(session, "date", _l("There is already a gala in %(year)d.", year=year))
         audit.record(actor, "gala.create", gala_id=gala.id, subject=gala.name, details=clean)
@@ -86,14 +86,16 @@ def create_gala(actor: str, data: dict[str, Any]) -> Gala:
 
 
 def update_gala(actor: str, gala_id: int, data: dict[str, Any]) -> Gala:
+    """Change an edition's name, date, venue or closing time. Raises ValidationError."""
     clean = clean_gala(data)
     with write_transaction() as session:
-        gala = _get(Gala, gala_id)
+        gala = get_existing(Gala, gala_id)
         year = clean["date"].year
         other = session.scalar(select(Gala.id).where(Gala.year == year, Gala.id != gala.id))
         if other is not None:
             raise _field_error("date", _l("There is already a gala in %(year)d.", year=year))
         changes = _apply(gala, {**clean, "year": year})
+        _flush_unique(session, "date", _l("There is already a gala in %(year)d.", year=year))
         audit.record(actor, "gala.update", gala_id=gala.id, subject=gala.name, details=changes)
     return gala
 
@@ -101,7 +103,7 @@ def update_gala(actor: str, gala_id: int, data: dict[str, Any]) -> Gala:
 def switch_gala(actor: str, gala_id: int) -> Gala:
     """Make another edition the current one (for the admin and the public pages)."""
     with write_transaction():
-        gala = _get(Gala, gala_id)
+        gala = get_existing(Gala, gala_id)
         gala.current_since = utcnow()
         audit.record(actor, "gala.switch", gala_id=gala.id, subject=gala.name)
     return gala
@@ -125,8 +127,8 @@ def create_category(actor: str, gala_id: int, data: dict[str, Any]) -> Category:
     """Add a category at the end of the gala's order. Raises LockedError once voting opened."""
     clean = clean_category(data)
     with write_transaction() as session:
-        gala = _get(Gala, gala_id)
-        _ensure_unlocked(gala)
+        gala = get_existing(Gala, gala_id)
+        ensure_unlocked(gala)
         if _slug_taken(session, gala.id, clean["slug"]):
             raise _field_error("slug", _l("Another category already uses this address."))
         last = session.scalar(
@@ -148,13 +150,13 @@ def update_category(actor: str, category_id: int, data: dict[str, Any]) -> Categ
     """Change a category. After opening only its names and descriptions may change."""
     clean = clean_category(data)
     with write_transaction() as session:
-        category = _get(Category, category_id)
+        category = get_existing(Category, category_id)
         if category.gala.locked:
             rules_before = (category.slug, category.method, category.params(), category.weights())
             probe = {**_category_values(clean)}
             rules_after = (probe["slug"], probe["method"], _params_of(probe), clean["weights"])
             if rules_before != rules_after:
-                _ensure_unlocked(category.gala)
+                ensure_unlocked(category.gala)
             changes = _apply(category, {k: clean[k] for k in _CATEGORY_TEXT_FIELDS})
         else:
             if _slug_taken(session, category.gala_id, clean["slug"], category.id):
@@ -180,8 +182,8 @@ def _params_of(values: dict[str, Any]) -> dict[str, Any]:
 
 def delete_category(actor: str, category_id: int) -> None:
     with write_transaction() as session:
-        category = _get(Category, category_id)
-        _ensure_unlocked(category.gala)
+        category = get_existing(Category, category_id)
+        ensure_unlocked(category.gala)
         audit.record(actor, "category.delete", gala_id=category.gala_id, subject=category.slug,
                      details={"nominations": len(category.nominations)})
         session.delete(category)
@@ -190,7 +192,7 @@ def delete_category(actor: str, category_id: int) -> None:
 def move_category(actor: str, category_id: int, offset: int) -> None:
     """Move a category up (offset -1) or down (+1) in the gala's running order."""
     with write_transaction():
-        category = _get(Category, category_id)
+        category = get_existing(Category, category_id)
         order = list(category.gala.categories)
         index = order.index(category)
         target = max(0, min(len(order) - 1, index + offset))
@@ -222,7 +224,7 @@ def create_profile(actor: str, gala_id: int, data: dict[str, Any],
     clean = clean_profile(data)
     image_type = check_image(image, max_image_bytes) if image else None
     with write_transaction() as session:
-        gala = _get(Gala, gala_id)
+        gala = get_existing(Gala, gala_id)
         if _url_taken(session, gala.id, clean["url"]):
             raise _field_error("url", _URL_TAKEN)
         profile = Profile(gala=gala, **clean)
@@ -235,12 +237,22 @@ def create_profile(actor: str, gala_id: int, data: dict[str, Any],
     return profile
 
 
+# Once voting opened, a nominated profile must stay the same profile: wording can be
+# corrected, but it cannot be turned into another account.
+_PROFILE_IDENTITY_FIELDS = ("url", "platform", "unit_type")
+
+
 def update_profile(actor: str, profile_id: int, data: dict[str, Any], image: bytes | None = None,
                    remove_image: bool = False, max_image_bytes: int = 2 * 1024 * 1024) -> Profile:
+    """Change a profile. Raises ValidationError; LockedError when voting has opened and a
+    nominated profile's address, platform or unit type would change."""
     clean = clean_profile(data)
     image_type = check_image(image, max_image_bytes) if image else None
     with write_transaction() as session:
-        profile = _get(Profile, profile_id)
+        profile = get_existing(Profile, profile_id)
+        if profile.nominations and any(getattr(profile, field) != clean[field]
+                                       for field in _PROFILE_IDENTITY_FIELDS):
+            ensure_unlocked(profile.gala)
         if _url_taken(session, profile.gala_id, clean["url"], profile.id):
             raise _field_error("url", _URL_TAKEN)
         changes = _apply(profile, clean)
@@ -261,9 +273,9 @@ def update_profile(actor: str, profile_id: int, data: dict[str, Any], image: byt
 def delete_profile(actor: str, profile_id: int) -> None:
     """Delete a profile with its nominations; refused once voting opened if it is nominated."""
     with write_transaction() as session:
-        profile = _get(Profile, profile_id)
+        profile = get_existing(Profile, profile_id)
         if profile.nominations:
-            _ensure_unlocked(profile.gala)
+            ensure_unlocked(profile.gala)
         audit.record(actor, "profile.delete", gala_id=profile.gala_id, subject=profile.name,
                      details={"url": profile.url, "nominations": len(profile.nominations)})
         session.delete(profile)
@@ -276,11 +288,11 @@ def nominate(actor: str, category_id: int, profile_id: int, citation: str = "") 
     """Nominate a profile in a category, at most once. Raises ConflictError, LockedError."""
     citation = clean_citation(citation)
     with write_transaction() as session:
-        category = _get(Category, category_id)
-        profile = _get(Profile, profile_id)
+        category = get_existing(Category, category_id)
+        profile = get_existing(Profile, profile_id)
         if profile.gala_id != category.gala_id:
             raise _field_error("profile_id", _l("This profile belongs to another gala."))
-        _ensure_unlocked(category.gala)
+        ensure_unlocked(category.gala)
         exists = session.scalar(select(Nomination.id).where(
             Nomination.category_id == category.id, Nomination.profile_id == profile.id))
         if exists is not None:
@@ -297,9 +309,10 @@ def nominate(actor: str, category_id: int, profile_id: int, citation: str = "") 
 
 
 def update_citation(actor: str, nomination_id: int, citation: str) -> Nomination:
+    """Correct a nomination's citation (allowed after opening too: it is wording)."""
     citation = clean_citation(citation)
     with write_transaction():
-        nomination = _get(Nomination, nomination_id)
+        nomination = get_existing(Nomination, nomination_id)
         nomination.citation = citation
         audit.record(actor, "nomination.update", gala_id=nomination.category.gala_id,
                      subject=f"{nomination.category.slug}: {nomination.profile.name}",
@@ -308,9 +321,10 @@ def update_citation(actor: str, nomination_id: int, citation: str) -> Nomination
 
 
 def withdraw_nomination(actor: str, nomination_id: int) -> None:
+    """Remove a nomination. Raises LockedError once voting opened."""
     with write_transaction() as session:
-        nomination = _get(Nomination, nomination_id)
-        _ensure_unlocked(nomination.category.gala)
+        nomination = get_existing(Nomination, nomination_id)
+        ensure_unlocked(nomination.category.gala)
         audit.record(actor, "nomination.delete", gala_id=nomination.category.gala_id,
                      subject=f"{nomination.category.slug}: {nomination.profile.name}")
         session.delete(nomination)
@@ -324,7 +338,7 @@ def open_voting(actor: str, gala_id: int) -> Gala:
     from .queries import readiness
 
     with write_transaction():
-        gala = _get(Gala, gala_id)
+        gala = get_existing(Gala, gala_id)
         if gala.voting_state != "draft":
             raise ConflictError(str(_l("Voting can only be opened once, from a draft gala.")))
         problems = readiness(gala)
@@ -340,7 +354,7 @@ def open_voting(actor: str, gala_id: int) -> Gala:
 def close_voting(actor: str, gala_id: int) -> Gala:
     """Close the vote, for good."""
     with write_transaction():
-        gala = _get(Gala, gala_id)
+        gala = get_existing(Gala, gala_id)
         if gala.voting_state != "open":
             raise ConflictError(str(_l("Voting is not open.")))
         gala.voting_state = "closed"
@@ -383,7 +397,7 @@ def authenticate(email: str, password: str, client: str) -> Organizer | None:
         matched = False
     with write_transaction():
         if matched:
-            organizer = _get(Organizer, organizer.id)
+            organizer = get_existing(Organizer, organizer.id)
             organizer.last_login_at = utcnow()
             if password_hasher.check_needs_rehash(organizer.password_hash):
                 organizer.password_hash = password_hasher.hash(password)

@@ -21,8 +21,8 @@ from .database import write_transaction
 from .errors import ImportRejectedError, ValidationError
 from .extensions import db
 from .models import Category, CategoryGroup, Gala, Nomination, Profile
-from .queries import categories_with_nominees, profiles_of
-from .services import _ensure_unlocked, _get
+from .queries import audit_entries_in_order, categories_with_nominees, profiles_of
+from .services import ensure_unlocked, get_existing
 from .validation import (
     check_image,
     clean_category,
@@ -79,19 +79,27 @@ def _restore_cell(value: str) -> str:
 # --- CSV ---------------------------------------------------------------------------------
 
 
-def export_profiles_csv(gala: Gala) -> str:
-    """One row per nomination (and one per profile not yet nominated), formulas neutralised."""
+def _csv_text(header: Iterable[str], rows: Iterable[list[Any]]) -> str:
+    """CSV for spreadsheets: UTF-8 with a BOM (so Excel reads it as such), formulas
+    neutralised."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(header)
+    writer.writerows([neutralise_cell(cell) for cell in row] for row in rows)
+    return "\ufeff" + out.getvalue()
+
+
+def export_profiles_csv(gala: Gala) -> str:
+    """One row per nomination (and one per profile not yet nominated), formulas neutralised."""
+    rows = []
     for profile in profiles_of(gala):
         base = [profile.name, profile.unit_name, profile.unit_type, profile.voivodeship or "",
                 profile.platform, profile.handle, profile.url, profile.description]
         nominations = sorted(profile.nominations, key=lambda n: (n.category.position, n.id))
         for nomination in nominations or [None]:
             extra = [nomination.category.slug, nomination.citation] if nomination else ["", ""]
-            writer.writerow([neutralise_cell(cell) for cell in base + extra])
-    return "\ufeff" + out.getvalue()  # the BOM makes Excel read the file as UTF-8
+            rows.append(base + extra)
+    return _csv_text(CSV_COLUMNS, rows)
 
 
 def _decode_csv(raw: bytes) -> str:
@@ -112,9 +120,8 @@ def _read_rows(text: str) -> tuple[list[str], list[dict[str, str]]]:
     except StopIteration:
         message = _l("The file is empty.")
         raise ImportRejectedError(str(message), [(0, str(message))]) from None
-    except csv.Error as error:
-        raise ImportRejectedError(str(_l("The file is not valid CSV.")),
-                                  [(1, str(error))]) from None
+    except csv.Error:
+        raise ImportRejectedError(str(_CSV_BROKEN), [(1, str(_CSV_BROKEN))]) from None
     columns = []
     for cell in header:
         key = normalise_text(cell).lower().replace("_", " ")  # NFC: "Województwo" from a Mac
@@ -122,8 +129,11 @@ def _read_rows(text: str) -> tuple[list[str], list[dict[str, str]]]:
         columns.append(key)
     unknown = [c for c in columns if c and c not in CSV_COLUMNS]
     missing = [c for c in ("name", "unit_name", "unit_type", "platform", "url") if c not in columns]
-    if unknown or missing:
+    doubled = sorted({c for c in columns if c and columns.count(c) > 1})
+    if unknown or missing or doubled:
         problems = []
+        if doubled:
+            problems.append((1, str(_l("Columns given twice: %(cols)s.", cols=", ".join(doubled)))))
         if missing:
             problems.append((1, str(_l("Missing columns: %(cols)s.", cols=", ".join(missing)))))
         if unknown:
@@ -137,16 +147,24 @@ def _read_rows(text: str) -> tuple[list[str], list[dict[str, str]]]:
             if not any(cell.strip() for cell in cells):
                 rows.append({})
                 continue
-            rows.append({col: _restore_cell(cell) for col, cell in zip(columns, cells, strict=False)
-                         if col})
+            row = {col: _restore_cell(cell) for col, cell in zip(columns, cells, strict=False)
+                   if col}
+            if any(cell.strip() for cell in cells[len(columns):]):
+                row[_ROW_PROBLEM] = str(_l("This row has more cells than the header has columns "
+                                           "(a separator inside a value needs quotes)."))
+            rows.append(row)
             if len(rows) > MAX_IMPORT_ROWS:
                 raise ImportRejectedError(
                     str(_l("Too many rows: at most %(n)d.", n=MAX_IMPORT_ROWS)),
                     [(len(rows) + 1, str(_l("Too many rows: at most %(n)d.", n=MAX_IMPORT_ROWS)))])
-    except csv.Error as error:
-        raise ImportRejectedError(str(_l("The file is not valid CSV.")),
-                                  [(reader.line_num, str(error))]) from None
+    except csv.Error:
+        raise ImportRejectedError(str(_CSV_BROKEN), [(reader.line_num, str(_CSV_BROKEN))]) from None
     return columns, rows
+
+
+_ROW_PROBLEM = "__problem__"
+_CSV_BROKEN = _l("The file is not valid CSV: a quotation mark is not closed or a cell is far "
+                 "too long.")
 
 
 def _field_problems(error: ValidationError) -> str:
@@ -161,8 +179,8 @@ def import_profiles_csv(actor: str, gala_id: int, raw: bytes) -> dict[str, int]:
     profile. Raises ImportRejectedError listing every problem by row (row 1 is the header).
     """
     _, rows = _read_rows(_decode_csv(raw))
-    gala = _get(Gala, gala_id)
-    _ensure_unlocked(gala)
+    gala = get_existing(Gala, gala_id)
+    ensure_unlocked(gala)
     categories = {c.slug: c for c in categories_with_nominees(gala)}
     existing = {p.url: p for p in profiles_of(gala)}
     problems: list[tuple[int, str]] = []
@@ -171,6 +189,9 @@ def import_profiles_csv(actor: str, gala_id: int, raw: bytes) -> dict[str, int]:
     seen_pairs: set[tuple[str, str]] = set()
     for number, row in enumerate(rows, start=2):
         if not row:
+            continue
+        if _ROW_PROBLEM in row:
+            problems.append((number, row[_ROW_PROBLEM]))
             continue
         try:
             clean = clean_profile(row)
@@ -213,8 +234,8 @@ def import_profiles_csv(actor: str, gala_id: int, raw: bytes) -> dict[str, int]:
             str(_l("Nothing was imported: %(n)d rows have problems.", n=len(problems))), problems)
 
     with write_transaction() as session:
-        gala = _get(Gala, gala_id)
-        _ensure_unlocked(gala)
+        gala = get_existing(Gala, gala_id)
+        ensure_unlocked(gala)
         profiles = {url: p for url, p in existing.items()}
         for url, clean in planned.items():
             profiles[url] = Profile(gala=gala, **clean)
@@ -419,6 +440,20 @@ def find_gala(name_or_year: str | None) -> Gala | None:
     return db.session.scalar(select(Gala).where(Gala.name == name_or_year))
 
 
-def audit_rows(entries: Iterable[Any]) -> list[list[str]]:
+AUDIT_COLUMNS = ("seq", "at", "actor", "action", "subject", "details", "prev_hash", "hash")
+
+
+def _audit_rows() -> list[list[str]]:
     return [[str(e.seq), e.at.isoformat(), e.actor, e.action, e.subject, e.details_json,
-             e.prev_hash, e.hash] for e in entries]
+             e.prev_hash, e.hash] for e in audit_entries_in_order()]
+
+
+def audit_csv() -> str:
+    """The whole audit trail, oldest first, safe to open in a spreadsheet."""
+    return _csv_text(AUDIT_COLUMNS, _audit_rows())
+
+
+def audit_json() -> str:
+    """The whole audit trail, oldest first; anyone can recompute the chain from it."""
+    entries = [dict(zip(AUDIT_COLUMNS, row, strict=True)) for row in _audit_rows()]
+    return json.dumps(entries, ensure_ascii=False, indent=1) + "\n"

@@ -290,10 +290,9 @@ def _clean_weights(fields: Fields, weights: Any, method: str | None) -> dict[str
             return {}
         try:
             chosen[group] = int(weight) if weight not in (None, "") else 0
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             fields.fail("weights", _l("A weight is a whole number of percent."))
             return {}
-    chosen = {g: w for g, w in chosen.items() if w is not None}
     if not chosen:
         fields.fail("weights", _l("Choose at least one voter group."))
         return {}
@@ -321,8 +320,14 @@ def parse_local_datetime(value: Any) -> dt.datetime | None:
         moment = value
     else:
         moment = dt.datetime.fromisoformat(normalise_text(value))
+    if not 2000 <= moment.year <= 2200:
+        raise ValueError("out of range")
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=GALA_TIMEZONE)
+        local = moment.replace(tzinfo=GALA_TIMEZONE)
+        # A wall-clock time skipped by the spring DST change does not exist in Warsaw.
+        if local.astimezone(dt.UTC).astimezone(GALA_TIMEZONE).replace(tzinfo=None) != moment:
+            raise ValueError("no such local time")
+        moment = local
     return moment.astimezone(dt.UTC)
 
 
@@ -346,7 +351,7 @@ def clean_gala(data: Mapping[str, Any]) -> dict[str, Any]:
         fields.fail("date", _l("Enter a date between 2000 and 2200."))
     try:
         clean["closes_at"] = parse_local_datetime(data.get("closes_at"))
-    except ValueError:
+    except (ValueError, OverflowError):
         fields.fail("closes_at", _l("Enter a date and time, e.g. 2026-11-28 19:30."))
         clean["closes_at"] = None
     fields.check()

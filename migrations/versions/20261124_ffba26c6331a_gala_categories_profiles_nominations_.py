@@ -45,7 +45,7 @@ def upgrade():
     sa.Column('closes_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('first_opened_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('current_since', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('current_since', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("voting_state IN ('draft', 'open', 'closed')", name=op.f('ck_gala_voting_state')),
     sa.CheckConstraint('year >= 2000 AND year <= 2200', name=op.f('ck_gala_year_range')),

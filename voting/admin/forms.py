@@ -67,7 +67,7 @@ class GalaForm(FlaskForm):
     venue = StringField(_l("Venue"), validators=[Optional()])
     closes_at = DateTimeLocalField(_l("Scheduled end of voting (optional)"),
                                    format="%Y-%m-%dT%H:%M", validators=[Optional()],
-                                   description=_l("Warsaw time. Voting closes by itself then."))
+                                   description=_l("Warsaw time."))
 
 
 class CategoryForm(FlaskForm):

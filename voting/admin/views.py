@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -21,15 +18,22 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
 
 from .. import services, transfer
 from ..audit import verify_chain
 from ..errors import ImportRejectedError, VotingError
 from ..extensions import client_address, db, limiter, login_manager, login_throttle_key
 from ..http import error_response, local_path, wants_json
-from ..models import VOIVODESHIPS, AuditEntry, Category, Gala, Nomination, Profile
-from ..queries import all_galas, categories_with_nominees, current_gala, profiles_of, readiness
+from ..models import VOIVODESHIPS, Category, Gala, Nomination, Profile
+from ..queries import (
+    all_galas,
+    audit_entries_newest_first,
+    categories_with_nominees,
+    current_gala,
+    profile_count,
+    profiles_of,
+    readiness,
+)
 from ..validation import GALA_TIMEZONE
 from .forms import (
     CategoryForm,
@@ -80,11 +84,14 @@ def get_in_gala(model: type, ident: int) -> Any:
     return obj
 
 
-def submit(form: Any, action: Callable[[], Any], template: str, **context: Any) -> Any:
-    """Run a service for a valid form; show its field errors next to the fields otherwise."""
+def submit(form: Any, action: Callable[[], str], template: str, **context: Any) -> Any:
+    """Run a valid form's service (`action` returns where to go next) and say it is saved;
+    otherwise show the form again with each error next to its field."""
     if form.validate_on_submit():
         try:
-            return action()
+            target = action()
+            flash(_("Saved."), "success")
+            return redirect(target)
         except VotingError as error:
             for field, reason in error.errors.items():
                 target = getattr(form, field, None)
@@ -140,17 +147,18 @@ def logout() -> Any:
 def dashboard() -> Any:
     """The current gala at a glance, with what is still missing before voting can open."""
     gala = gala_or_setup()
+    categories = categories_with_nominees(gala)
     return render_template("admin/dashboard.html", gala=gala, galas=all_galas(),
-                           categories=categories_with_nominees(gala), problems=readiness(gala),
-                           profile_count=len(gala.profiles))
+                           categories=categories, problems=readiness(gala, categories),
+                           profile_count=profile_count(gala))
 
 
 @bp.route("/galas/new", methods=["GET", "POST"])
 def new_gala() -> Any:
     """Create a gala edition."""
     form = GalaForm()
-    return submit(form, lambda: _saved(services.create_gala(actor(), form.data), "admin.dashboard"),
-                  "admin/gala_form.html", gala=None)
+    return submit(form, lambda: services.create_gala(actor(), form.data) and
+                  url_for("admin.dashboard"), "admin/gala_form.html", gala=None)
 
 
 @bp.route("/galas/<int:gala_id>/edit", methods=["GET", "POST"])
@@ -160,8 +168,8 @@ def edit_gala(gala_id: int) -> Any:
     form = GalaForm(obj=gala)
     if request.method == "GET" and gala.closes_at:
         form.closes_at.data = gala.closes_at.astimezone(GALA_TIMEZONE).replace(tzinfo=None)
-    return submit(form, lambda: _saved(services.update_gala(actor(), gala.id, form.data),
-                                       "admin.dashboard"), "admin/gala_form.html", gala=gala)
+    return submit(form, lambda: services.update_gala(actor(), gala.id, form.data) and
+                  url_for("admin.dashboard"), "admin/gala_form.html", gala=gala)
 
 
 @bp.post("/galas/<int:gala_id>/switch")
@@ -189,11 +197,6 @@ def change_voting(action: str) -> Any:
     return redirect(url_for("admin.dashboard"))
 
 
-def _saved(obj: Any, endpoint: str, **values: Any) -> Any:
-    flash(_("Saved."), "success")
-    return redirect(url_for(endpoint, **values))
-
-
 # --- Categories ----------------------------------------------------------------------------
 
 
@@ -206,8 +209,8 @@ def new_category() -> Any:
         form.group_jury.data, form.weight_jury.data = True, 100
     return submit(
         form,
-        lambda: _saved(c := services.create_category(actor(), gala.id, form.to_data()),
-                       "admin.show_category", category_id=c.id),
+        lambda: url_for("admin.show_category", category_id=services.create_category(
+            actor(), gala.id, form.to_data()).id),
         "admin/category_form.html", gala=gala, category=None)
 
 
@@ -222,8 +225,8 @@ def edit_category(category_id: int) -> Any:
         form.load(category, sent=request.form)
     return submit(
         form,
-        lambda: _saved(services.update_category(actor(), category.id, form.to_data()),
-                       "admin.show_category", category_id=category_id),
+        lambda: services.update_category(actor(), category.id, form.to_data()) and
+        url_for("admin.show_category", category_id=category_id),
         "admin/category_form.html", gala=category.gala, category=category)
 
 
@@ -232,11 +235,16 @@ def show_category(category_id: int) -> Any:
     """A category with its nominees and the form to nominate more."""
     category = get_in_gala(Category, category_id)
     form = NominateForm()
-    nominated = {n.profile_id for n in category.nominations}
-    form.profile_id.choices = [(p.id, f"{p.name} · {p.unit_name}")
-                               for p in profiles_of(category.gala) if p.id not in nominated]
+    form.profile_id.choices = nominee_choices(category)
     return render_template("admin/category.html", category=category, gala=category.gala,
                            form=form)
+
+
+def nominee_choices(category: Category, exclude_nominated: bool = True) -> list[tuple[int, str]]:
+    """The gala's profiles (by default those not yet nominated in this category)."""
+    nominated = {n.profile_id for n in category.nominations} if exclude_nominated else set()
+    return [(p.id, f"{p.name} · {p.unit_name}") for p in profiles_of(category.gala)
+            if p.id not in nominated]
 
 
 @bp.post("/categories/<int:category_id>/delete")
@@ -266,7 +274,9 @@ def nominate(category_id: int) -> Any:
     """Nominate a profile in this category."""
     category = get_in_gala(Category, category_id)
     form = NominateForm()
-    form.profile_id.choices = [(p.id, p.name) for p in profiles_of(category.gala)]
+    # Every profile of the gala is a valid choice here, so that a second nomination of the
+    # same profile (from a stale page) gets the service's own explanation.
+    form.profile_id.choices = nominee_choices(category, exclude_nominated=False)
     if not form.validate_on_submit():
         flash(_("Choose a profile to nominate."), "error")
         return redirect(url_for("admin.show_category", category_id=category.id))
@@ -329,9 +339,9 @@ def new_profile() -> Any:
     form = _profile_form()
     return submit(
         form,
-        lambda: _saved(services.create_profile(
+        lambda: services.create_profile(
             actor(), gala.id, form.to_data(), _image_bytes(form),
-            current_app.config["MAX_IMAGE_BYTES"]), "admin.list_profiles"),
+            current_app.config["MAX_IMAGE_BYTES"]) and url_for("admin.list_profiles"),
         "admin/profile_form.html", gala=gala, profile=None)
 
 
@@ -342,9 +352,9 @@ def edit_profile(profile_id: int) -> Any:
     form = _profile_form(profile)
     return submit(
         form,
-        lambda: _saved(services.update_profile(
+        lambda: services.update_profile(
             actor(), profile.id, form.to_data(), _image_bytes(form), form.remove_image.data,
-            current_app.config["MAX_IMAGE_BYTES"]), "admin.list_profiles"),
+            current_app.config["MAX_IMAGE_BYTES"]) and url_for("admin.list_profiles"),
         "admin/profile_form.html", gala=profile.gala, profile=profile)
 
 
@@ -417,9 +427,9 @@ AUDIT_PAGE = 100
 @bp.get("/audit")
 def show_audit() -> Any:
     """The audit trail, newest first, with the chain's verification."""
-    page = request.args.get("page", 1, type=int) or 1
-    query = select(AuditEntry).order_by(AuditEntry.seq.desc())
-    entries = db.paginate(query, page=max(page, 1), per_page=AUDIT_PAGE, error_out=False)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    entries = db.paginate(audit_entries_newest_first(), page=page, per_page=AUDIT_PAGE,
+                          error_out=False)
     return render_template("admin/audit.html", entries=entries, report=verify_chain(),
                            gala=current_gala())
 
@@ -427,17 +437,8 @@ def show_audit() -> Any:
 @bp.get("/audit.<fmt>")
 def export_audit(fmt: str) -> Response:
     """The whole audit trail as CSV or JSON."""
-    entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq))
-    rows = transfer.audit_rows(entries)
-    header = ["seq", "at", "actor", "action", "subject", "details", "prev_hash", "hash"]
     if fmt == "json":
-        body = json.dumps([dict(zip(header, row, strict=True)) for row in rows],
-                          ensure_ascii=False, indent=1)
-        return _download(body, "audit.json", "application/json; charset=utf-8")
+        return _download(transfer.audit_json(), "audit.json", "application/json; charset=utf-8")
     if fmt != "csv":
         abort(404)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([[transfer.neutralise_cell(cell) for cell in row] for row in rows])
-    return _download("\ufeff" + out.getvalue(), "audit.csv", "text/csv; charset=utf-8")
+    return _download(transfer.audit_csv(), "audit.csv", "text/csv; charset=utf-8")
