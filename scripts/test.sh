@@ -9,6 +9,14 @@ PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
+# The browser tests drive Debian's Chromium (never a browser download).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== installing Chromium (apt-get)"
+  if [ "$(id -u)" -eq 0 ]; then apt_get="apt-get"; else apt_get="sudo apt-get"; fi
+  $apt_get update -qq
+  DEBIAN_FRONTEND=noninteractive $apt_get install -y -qq chromium >/dev/null
+fi
+
 echo "== ruff"
 .venv/bin/ruff check .
 

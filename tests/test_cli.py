@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import secrets
@@ -120,7 +121,7 @@ def test_organizer_create_password_from_environment(app, runner):
     assert organizer_emails(app) == ["new.organizer@example.com"]
     with app.app_context():
         assert services.authenticate("new.organizer@example.com", PASSWORD, "cli") is not None
-        assert db.session.scalar(select(AuditEntry.actor)) == "cli"
+        assert db.session.scalar(select(AuditEntry.actor)) == f"cli:{getpass.getuser()}"
 
 
 def test_organizer_create_password_from_prompt(app, runner):
@@ -358,7 +359,7 @@ def test_voting_status_open_close(app, runner, small_gala):
     assert gala_states(app) == {2026: "closed"}
     with app.app_context():
         actions = list(db.session.scalars(
-            select(AuditEntry.action).where(AuditEntry.actor == "cli")))
+            select(AuditEntry.action).where(AuditEntry.actor == f"cli:{getpass.getuser()}")))
     assert actions == ["voting.open", "voting.close"]
 
 

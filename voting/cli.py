@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import sys
@@ -16,7 +17,16 @@ from .audit import verify_chain
 from .errors import ImportRejectedError, VotingError
 from .queries import current_gala
 
-CLI_ACTOR = "cli"
+
+def _cli_actor() -> str:
+    """Who ran the command, as the operating system knows them."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name for this uid (e.g. in a bare container)
+        return f"cli:uid-{os.getuid()}"
+
+
+CLI_ACTOR = _cli_actor()
 DEMO_FILE = Path(__file__).parent / "demo" / "gala.json"
 
 
