@@ -392,3 +392,18 @@ def test_voting_status_without_a_gala_exits_1(app, runner):
     result = runner.invoke(args=["voting", "status"])
     assert result.exit_code == 1
     assert "no gala" in result.stderr
+
+
+def test_organizer_deactivate_stops_logins_and_activate_restores_them(app, runner, organizer):
+    result = runner.invoke(args=["organizer", "deactivate", organizer["email"]])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert services.authenticate(organizer["email"], organizer["password"], "cli") is None
+    assert runner.invoke(args=["organizer", "activate", organizer["email"]]).exit_code == 0
+    with app.app_context():
+        assert services.authenticate(organizer["email"], organizer["password"], "cli") is not None
+        actions = list(db.session.scalars(select(AuditEntry.action).where(
+            AuditEntry.subject == organizer["email"])))
+    assert "organizer.deactivate" in actions and "organizer.activate" in actions
+    unknown = runner.invoke(args=["organizer", "deactivate", "nobody@example.com"])
+    assert unknown.exit_code == 1

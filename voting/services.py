@@ -382,6 +382,19 @@ def create_organizer(actor: str, email: str, password: str) -> Organizer:
     return organizer
 
 
+def set_organizer_active(actor: str, email: str, active: bool) -> Organizer:
+    """Let an organizer log in again, or not any more (their history stays)."""
+    email = clean_email(email)
+    with write_transaction() as session:
+        organizer = session.scalar(select(Organizer).where(Organizer.email == email))
+        if organizer is None:
+            raise NotFoundError(str(_l("No organizer with this e-mail.")))
+        organizer.active = active
+        audit.record(actor, "organizer.activate" if active else "organizer.deactivate",
+                     subject=email)
+    return organizer
+
+
 def authenticate(email: str, password: str, client: str) -> Organizer | None:
     """Return the active organizer whose password matches, recording the attempt either way."""
     try:
