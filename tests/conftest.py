@@ -226,3 +226,51 @@ def small_gala(app: Flask) -> dict[str, int]:
         services.nominate("test", ranked.id, profiles[2].id)
         return {"gala": gala.id, "single": single.id, "ranked": ranked.id,
                 "lodz": profiles[0].id, "wroclaw": profiles[1].id, "gdansk": profiles[2].id}
+
+
+@pytest.fixture
+def other_app(database_template: dict[str, Any], tmp_path: Path) -> Iterator[Flask]:
+    """A second installation with a database of its own, migrated like the first."""
+    schema = None
+    if database_template["kind"] == "sqlite":
+        path = tmp_path / "other.sqlite3"
+        shutil.copyfile(database_template["path"], path)
+        uri = f"sqlite:///{path}"
+    else:
+        schema = f"zl_other_{os.getpid()}_{secrets.token_hex(4)}"
+        admin = create_engine(psycopg_url(PG_URL))
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        uri = with_search_path(PG_URL, schema)
+        migrate_to_head(uri, tmp_path / "other-migrate")
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": uri,
+                      "SECRET_KEY": secrets.token_hex(16),
+                      "INSTANCE_PATH": str(tmp_path / "other-instance")})
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        if schema:
+            with admin.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+
+# Statements that drop and recreate the append-only triggers: tests play a database
+# administrator who removes them, and must put them back (PostgreSQL runs share one schema).
+AUDIT_TRIGGERS = {
+    "sqlite": (
+        ["DROP TRIGGER audit_entry_no_update", "DROP TRIGGER audit_entry_no_delete"],
+        ["CREATE TRIGGER IF NOT EXISTS audit_entry_no_update BEFORE UPDATE ON audit_entry "
+         "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END",
+         "CREATE TRIGGER IF NOT EXISTS audit_entry_no_delete BEFORE DELETE ON audit_entry "
+         "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END"],
+    ),
+    "postgresql": (
+        ["DROP TRIGGER audit_entry_append_only ON audit_entry"],
+        ["CREATE TRIGGER audit_entry_append_only BEFORE UPDATE OR DELETE ON audit_entry "
+         "FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only()"],
+    ),
+}

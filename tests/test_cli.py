@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
-import secrets
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PG_URL, demo_document, migrate_to_head, psycopg_url, with_search_path
+from conftest import (
+    AUDIT_TRIGGERS,
+    demo_document,
+)
 from flask import Flask
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select, text
 
-from voting import create_app, services, transfer
+from voting import services, transfer
 from voting.extensions import db
 from voting.models import AuditEntry, Category, CategoryGroup, Gala, Nomination, Organizer, Profile
 
@@ -45,50 +45,6 @@ def exported(app: Flask, year: int) -> dict[str, Any]:
         return transfer.export_gala(transfer.find_gala(str(year)))
 
 
-@pytest.fixture
-def other_app(database_template: dict[str, Any], tmp_path: Path) -> Iterator[Flask]:
-    """A second installation with a database of its own, migrated like the first."""
-    schema = None
-    if database_template["kind"] == "sqlite":
-        path = tmp_path / "other.sqlite3"
-        shutil.copyfile(database_template["path"], path)
-        uri = f"sqlite:///{path}"
-    else:
-        schema = f"zl_cli_{os.getpid()}_{secrets.token_hex(4)}"
-        admin = create_engine(psycopg_url(PG_URL))
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        uri = with_search_path(PG_URL, schema)
-        migrate_to_head(uri, tmp_path / "other-migrate")
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": uri,
-                      "SECRET_KEY": secrets.token_hex(16),
-                      "INSTANCE_PATH": str(tmp_path / "other-instance")})
-    try:
-        yield app
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        if schema:
-            with admin.begin() as connection:
-                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
-
-
-AUDIT_TRIGGERS = {
-    "sqlite": (
-        ["DROP TRIGGER audit_entry_no_update", "DROP TRIGGER audit_entry_no_delete"],
-        ["CREATE TRIGGER IF NOT EXISTS audit_entry_no_update BEFORE UPDATE ON audit_entry "
-         "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END",
-         "CREATE TRIGGER IF NOT EXISTS audit_entry_no_delete BEFORE DELETE ON audit_entry "
-         "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END"],
-    ),
-    "postgresql": (
-        ["DROP TRIGGER audit_entry_append_only ON audit_entry"],
-        ["CREATE TRIGGER audit_entry_append_only BEFORE UPDATE OR DELETE ON audit_entry "
-         "FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only()"],
-    ),
-}
 
 
 def raw_sql(app: Flask, *statements: str) -> None:

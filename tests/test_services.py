@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import demo_document
+from conftest import AUDIT_TRIGGERS, demo_document
 from flask import Flask
 from flask_babel import force_locale
 from sqlalchemy import func, select, text
@@ -91,22 +91,6 @@ def raw_sql(statement: str, **params: Any) -> None:
     db.session.remove()
     with db.engine.begin() as connection:
         connection.execute(text(statement), params)
-
-
-AUDIT_TRIGGERS = {
-    "sqlite": (
-        ["DROP TRIGGER audit_entry_no_update", "DROP TRIGGER audit_entry_no_delete"],
-        ["CREATE TRIGGER IF NOT EXISTS audit_entry_no_update BEFORE UPDATE ON audit_entry "
-         "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END",
-         "CREATE TRIGGER IF NOT EXISTS audit_entry_no_delete BEFORE DELETE ON audit_entry "
-         "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END"],
-    ),
-    "postgresql": (
-        ["DROP TRIGGER audit_entry_append_only ON audit_entry"],
-        ["CREATE TRIGGER audit_entry_append_only BEFORE UPDATE OR DELETE ON audit_entry "
-         "FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only()"],
-    ),
-}
 
 
 @pytest.fixture

@@ -6,19 +6,15 @@ import base64
 import copy
 import csv
 import io
-import os
-import secrets
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PG_URL, demo_document, migrate_to_head, psycopg_url, with_search_path
+from conftest import demo_document
 from flask import Flask
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
-from voting import create_app, services, transfer
+from voting import services, transfer
 from voting.errors import ImportRejectedError, LockedError
 from voting.extensions import db
 from voting.models import AuditEntry, Category, CategoryGroup, Gala, Nomination, Profile
@@ -479,36 +475,6 @@ def test_export_import_gala_every_method_round_trips(ctx, small_gala):
     assert params["akceptacja-bez-limitu"] == ({"max_choices": None}, {"audience": 100})
     assert params["dogrywka"] == ({"places": 4}, {"jury": 100})
     assert params["wideo-w-metropolii"] == ({"places": 2, "points": [3, 1]}, {"jury": 100})
-
-
-@pytest.fixture
-def other_app(database_template: dict[str, Any], tmp_path: Path) -> Iterator[Flask]:
-    """A second installation with a database of its own, migrated like the first."""
-    schema = None
-    if database_template["kind"] == "sqlite":
-        path = tmp_path / "other.sqlite3"
-        shutil.copyfile(database_template["path"], path)
-        uri = f"sqlite:///{path}"
-    else:
-        schema = f"zl_other_{os.getpid()}_{secrets.token_hex(4)}"
-        admin = create_engine(psycopg_url(PG_URL))
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        uri = with_search_path(PG_URL, schema)
-        migrate_to_head(uri, tmp_path / "other-migrate")
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": uri,
-                      "SECRET_KEY": secrets.token_hex(16),
-                      "INSTANCE_PATH": str(tmp_path / "other-instance")})
-    try:
-        yield app
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        if schema:
-            with admin.begin() as connection:
-                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
 
 
 def test_export_import_gala_into_a_fresh_database(app, demo_gala, other_app):
