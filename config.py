@@ -54,6 +54,12 @@ class Config:
 
     ENV_NAME = "default"
     SECRET_KEY = os.environ.get("SECRET_KEY") or None
+    # Cards have keys of their own. Signing keys, oldest first: append one to rotate (cards
+    # signed with any listed key stay valid). The hash key turns card secrets into the
+    # digests stored in the database: it must never change while cards are out.
+    CARD_SIGNING_KEYS = [k.strip() for k in os.environ.get("CARD_SIGNING_KEYS", "").split(",")
+                         if k.strip()] or None
+    CARD_HASH_KEY = os.environ.get("CARD_HASH_KEY") or None
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or None  # None: SQLite in instance
     SQLITE_BUSY_TIMEOUT_MS = _env_int("SQLITE_BUSY_TIMEOUT_MS", 5000)
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000").rstrip("/")
@@ -96,7 +102,7 @@ class ProductionConfig(Config):
 
     ENV_NAME = "production"
     ALLOW_DEMO_ORGANIZER = False
-    REQUIRED_ENVIRONMENT = ("SECRET_KEY",)
+    REQUIRED_ENVIRONMENT = ("SECRET_KEY", "CARD_SIGNING_KEYS", "CARD_HASH_KEY")
 
 
 class TestingConfig(Config):

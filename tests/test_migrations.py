@@ -15,8 +15,9 @@ from conftest import PG_URL, psycopg_url, with_search_path
 from sqlalchemy import create_engine, inspect, text
 
 ROOT = Path(__file__).resolve().parent.parent
-TABLES = {"alembic_version", "audit_entry", "category", "category_group", "gala", "nomination",
-          "organizer", "profile"}
+TABLES = {"alembic_version", "audit_entry", "ballot", "ballot_choice", "category",
+          "category_group", "gala", "nomination", "organizer", "profile", "token",
+          "token_recusal"}
 
 
 def flask_db(database_url: str, instance: Path, *args: str) -> subprocess.CompletedProcess:

@@ -521,6 +521,16 @@ def test_production_without_secret_key_refuses_to_start(monkeypatch, tmp_path, d
     assert not (instance / "secret_key").exists()  # nothing secret is invented
 
 
+def test_production_without_card_keys_refuses_to_start(monkeypatch, tmp_path, database_uri):
+    monkeypatch.setenv("APP_CONFIG", "production")
+    monkeypatch.setattr(config.ProductionConfig, "SECRET_KEY", "from-the-environment")
+    monkeypatch.setattr(config.ProductionConfig, "CARD_SIGNING_KEYS", None)
+    monkeypatch.setattr(config.ProductionConfig, "CARD_HASH_KEY", None)
+    with pytest.raises(RuntimeError, match="CARD_SIGNING_KEYS, CARD_HASH_KEY"):
+        create_app({"INSTANCE_PATH": str(tmp_path / "p"), "SQLALCHEMY_DATABASE_URI": database_uri})
+    assert not (tmp_path / "p" / "card_hash_key").exists()
+
+
 def test_production_config_class_without_secret_key_refuses_to_start(monkeypatch, tmp_path):
     monkeypatch.delenv("APP_CONFIG", raising=False)
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "class-instance"))
@@ -534,12 +544,15 @@ def test_production_with_secret_key_starts_without_demo_organizer(
         monkeypatch, tmp_path, database_uri):
     monkeypatch.setenv("APP_CONFIG", "production")
     monkeypatch.setattr(config.ProductionConfig, "SECRET_KEY", "from-the-environment")
+    monkeypatch.setattr(config.ProductionConfig, "CARD_SIGNING_KEYS", ["card-2026"])
+    monkeypatch.setattr(config.ProductionConfig, "CARD_HASH_KEY", "card-hash")
     app = create_app({"INSTANCE_PATH": str(tmp_path / "ok"),
                       "SQLALCHEMY_DATABASE_URI": database_uri})
     try:
         assert app.config["SECRET_KEY"] == "from-the-environment"
         assert app.config["ALLOW_DEMO_ORGANIZER"] is False
         assert not (tmp_path / "ok" / "secret_key").exists()
+        assert not (tmp_path / "ok" / "card_hash_key").exists()
     finally:
         with app.app_context():
             db.engine.dispose()

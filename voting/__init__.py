@@ -50,6 +50,10 @@ def _load_config(app: Flask, config: Any) -> None:
         )
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret(app.instance_path, "secret_key")
+    if not app.config.get("CARD_SIGNING_KEYS"):
+        app.config["CARD_SIGNING_KEYS"] = [instance_secret(app.instance_path, "card_signing_key")]
+    if not app.config.get("CARD_HASH_KEY"):
+        app.config["CARD_HASH_KEY"] = instance_secret(app.instance_path, "card_hash_key")
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         database = Path(app.instance_path) / "zlote-lajki.sqlite3"
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database}"

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Integer,
     LargeBinary,
     String,
@@ -270,7 +271,12 @@ class Nomination(db.Model):
     """A profile nominated in a category; its id is the nominee id the API and ballots use."""
 
     __tablename__ = "nomination"
-    __table_args__ = (UniqueConstraint("category_id", "profile_id"),)
+    __table_args__ = (
+        UniqueConstraint("category_id", "profile_id"),
+        # The target of a ballot choice's (nomination, category) key: the database itself
+        # refuses a vote for a nominee in a category it is not nominated in.
+        UniqueConstraint("id", "category_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     category_id: Mapped[int] = mapped_column(
@@ -284,6 +290,93 @@ class Nomination(db.Model):
 
     category: Mapped[Category] = relationship(back_populates="nominations")
     profile: Mapped[Profile] = relationship(back_populates="nominations")
+
+
+class Token(db.Model):
+    """A printed card: good for one ballot. Only digests of its secrets are kept.
+
+    Nothing links a card to the ballot cast with it: `used_at` records *that* it voted.
+    """
+
+    __tablename__ = "token"
+    __table_args__ = (
+        CheckConstraint(_in('"group"', VOTER_GROUPS), name="group"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gala_id: Mapped[int] = mapped_column(ForeignKey("gala.id", ondelete="CASCADE"), index=True)
+    group: Mapped[str] = mapped_column(String(20))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    code_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    recusals: Mapped[list[TokenRecusal]] = relationship(
+        back_populates="token", cascade="all, delete-orphan")
+
+
+class TokenRecusal(db.Model):
+    """Whom a card's holder may not vote for: one profile, or every profile of a unit."""
+
+    __tablename__ = "token_recusal"
+    __table_args__ = (
+        CheckConstraint("(profile_id IS NULL) <> (unit_name IS NULL)", name="one_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("token.id", ondelete="CASCADE"), index=True)
+    profile_id: Mapped[int | None] = mapped_column(ForeignKey("profile.id", ondelete="CASCADE"))
+    unit_name: Mapped[str | None] = mapped_column(String(200))
+
+    token: Mapped[Token] = relationship(back_populates="recusals")
+
+
+class Ballot(db.Model):
+    """One cast ballot. Random id, no timestamp, no reference to the card that cast it.
+
+    On SQLite the table is WITHOUT ROWID, so rows are kept in the order of their random ids,
+    not in the order they were cast.
+    """
+
+    __tablename__ = "ballot"
+    __table_args__ = (
+        CheckConstraint(_in('"group"', VOTER_GROUPS), name="group"),
+        {"sqlite_with_rowid": False},
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    gala_id: Mapped[int] = mapped_column(ForeignKey("gala.id", ondelete="CASCADE"), index=True)
+    group: Mapped[str] = mapped_column(String(20))
+    receipt: Mapped[str] = mapped_column(String(20), unique=True)
+
+    choices: Mapped[list[BallotChoice]] = relationship(
+        back_populates="ballot", cascade="all, delete-orphan")
+
+
+class BallotChoice(db.Model):
+    """One mark on a ballot: a nominee chosen, ranked at a place, or given a score."""
+
+    __tablename__ = "ballot_choice"
+    __table_args__ = (
+        ForeignKeyConstraint(["nomination_id", "category_id"],
+                             ["nomination.id", "nomination.category_id"],
+                             name="fk_ballot_choice_nomination_in_category"),
+        # One nominee once per ballot, one nominee per place.
+        UniqueConstraint("ballot_id", "category_id", "place"),
+        CheckConstraint("place IS NULL OR place >= 1", name="place"),
+        {"sqlite_with_rowid": False},
+    )
+
+    ballot_id: Mapped[str] = mapped_column(
+        ForeignKey("ballot.id", ondelete="CASCADE"), primary_key=True)
+    category_id: Mapped[int] = mapped_column(primary_key=True)
+    nomination_id: Mapped[int] = mapped_column(primary_key=True)
+    place: Mapped[int | None] = mapped_column(Integer)
+    score: Mapped[int | None] = mapped_column(Integer)
+
+    ballot: Mapped[Ballot] = relationship(back_populates="choices")
 
 
 class Organizer(UserMixin, db.Model):
@@ -330,9 +423,13 @@ class AuditEntry(db.Model):
 __all__ = [
     "AuditEntry",
     "Category",
+    "Ballot",
+    "BallotChoice",
     "CategoryGroup",
     "Gala",
     "Nomination",
     "Organizer",
     "Profile",
+    "Token",
+    "TokenRecusal",
 ]
