@@ -46,7 +46,7 @@ _WRITE_LOCK_KEY = 2_024_112_800
 
 
 @contextmanager
-def write_transaction() -> Iterator[Session]:
+def write_transaction(serialize: bool = True) -> Iterator[Session]:
     """Run a mutation in its own transaction and commit it; the only place that commits.
 
     The request's read transaction is ended first, so the write starts from fresh data.
@@ -54,6 +54,9 @@ def write_transaction() -> Iterator[Session]:
     write it guards commits: on SQLite the transaction begins IMMEDIATE (taking the write
     lock up front, waiting up to the busy timeout); on PostgreSQL it takes a transaction-level
     advisory lock first. Nested calls join the outer transaction.
+
+    `serialize=False` skips that lock on PostgreSQL, for a write whose correctness rests on
+    its own conditional update (casting a ballot), so ballots do not queue behind each other.
     """
     session = db.session
     if session.info.get("in_write_transaction"):
@@ -67,7 +70,7 @@ def write_transaction() -> Iterator[Session]:
         connection = session.connection()
     finally:
         _begin_immediate.reset(token)
-    if connection.dialect.name == "postgresql":
+    if serialize and connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITE_LOCK_KEY})
     session.info["in_write_transaction"] = True
     try:

@@ -36,6 +36,42 @@ class ConflictError(VotingError):
     status = 409
 
 
+class BallotError(VotingError):
+    """A ballot that cannot be accepted; `code` is the machine-readable reason for the API."""
+
+    code = "invalid_ballot"
+
+
+class CardUnknownError(BallotError):
+    status, code = 401, "unknown_card"
+
+
+class VotingNotOpenError(BallotError):
+    status, code = 423, "voting_not_open"
+
+
+class CardUsedError(BallotError):
+    status, code = 409, "card_used"
+
+    def __init__(self, message: str, used_at: object):
+        super().__init__(message)
+        self.used_at = used_at
+
+
+class MalformedBallotError(BallotError):
+    status, code = 422, "invalid_ballot"
+
+
+class ChoiceNotAllowedError(BallotError):
+    status, code = 403, "choice_not_allowed"
+
+
+class BusyError(BallotError):
+    """The database stayed locked through every retry; the card was not used."""
+
+    status, code = 503, "busy"
+
+
 class ImportRejectedError(ValidationError):
     """An import was rejected as a whole; `rows` lists every problem by row number."""
 
