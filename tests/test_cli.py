@@ -363,3 +363,38 @@ def test_organizer_deactivate_stops_logins_and_activate_restores_them(app, runne
     assert "organizer.deactivate" in actions and "organizer.activate" in actions
     unknown = runner.invoke(args=["organizer", "deactivate", "nobody@example.com"])
     assert unknown.exit_code == 1
+
+
+def test_tokens_issue_prints_the_cards_as_csv_and_keeps_only_digests(app, runner, small_gala):
+    import csv
+    import io
+
+    from voting.models import Token
+
+    result = runner.invoke(args=["tokens", "issue", "--group", "jury", "--label", "Anna Nowak",
+                                 "--label", "=Jan", "--recuse-unit", "Miasto Wrocław"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(result.output)))
+    assert rows[0] == ["code", "url", "group", "label"]
+    assert [(r[2], r[3]) for r in rows[1:]] == [("jury", "Anna Nowak"), ("jury", "'=Jan")]
+    assert all(r[1].startswith("http://localhost:5000/v/") and len(r[0]) == 11 for r in rows[1:])
+    unlabelled = runner.invoke(args=["tokens", "issue", "--group", "audience", "--count", "3"])
+    assert unlabelled.exit_code == 0 and len(unlabelled.output.strip().splitlines()) == 4
+    with app.app_context():
+        stored = db.session.scalars(select(Token)).all()
+        assert len(stored) == 5
+        assert not any(r[0] in (t.code_digest, t.token_digest) for t in stored for r in rows[1:])
+        assert [u.unit_name for u in stored[0].recusals] == ["Miasto Wrocław"]
+
+
+def test_tokens_issue_bad_input_exits_1_and_issues_nothing(app, runner, small_gala):
+    from voting.models import Token
+
+    for args in (["--group", "jury"], ["--group", "jury", "--count", "0"],
+                 ["--group", "jury", "--count", "1", "--recuse-profile", "999999"]):
+        result = runner.invoke(args=["tokens", "issue", *args])
+        assert result.exit_code == 1, (args, result.output)
+    assert runner.invoke(args=["tokens", "issue", "--group", "nobody", "--count", "1"]
+                         ).exit_code == 2
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Token)) == 0

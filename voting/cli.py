@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import getpass
 import json
 import os
@@ -12,9 +13,11 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from . import services, transfer
+from . import cards, services, transfer
 from .audit import verify_chain
+from .ballots import card_keys
 from .errors import ImportRejectedError, VotingError
+from .models import VOTER_GROUPS
 from .queries import current_gala
 
 
@@ -51,6 +54,7 @@ def _need_gala():  # noqa: ANN202
 organizer_cli = AppGroup("organizer", help="Organizer accounts.")
 gala_cli = AppGroup("gala", help="Move a whole gala definition in and out as JSON.")
 audit_cli = AppGroup("audit", help="The audit trail.")
+tokens_cli = AppGroup("tokens", help="Voting cards.")
 voting_cli = AppGroup("voting", help="The voting window.")
 
 
@@ -199,6 +203,32 @@ def voting_close() -> None:
     click.echo(f"Voting is closed: {gala.name}")
 
 
+@tokens_cli.command("issue")
+@click.option("--group", required=True, type=click.Choice(VOTER_GROUPS), help="Voter group.")
+@click.option("--count", type=int, help="How many unlabelled cards.")
+@click.option("--label", "labels", multiple=True, help="One card per label (a juror's name).")
+@click.option("--recuse-unit", "units", multiple=True,
+              help="Local government whose profiles these cards may not vote for.")
+@click.option("--recuse-profile", "profiles", multiple=True, type=int,
+              help="Profile id these cards may not vote for.")
+def issue_tokens(group: str, count: int | None, labels: tuple[str, ...],
+                 units: tuple[str, ...], profiles: tuple[int, ...]) -> None:
+    """Issue cards for the current gala; prints CSV code,url,group,label (the only copy)."""
+    if count is None and not labels:
+        click.echo("Error: give --count N or one --label per card.", err=True)
+        sys.exit(1)
+    try:
+        issued = cards.issue_cards(CLI_ACTOR, _need_gala().id, group,
+                                   card_keys(current_app.config), count=count, labels=labels,
+                                   recused_profile_ids=profiles, recused_units=units)
+    except VotingError as error:
+        _fail(error)
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(("code", "url", "group", "label"))
+    writer.writerows((card.code, card.url, card.group, transfer.neutralise_cell(card.label))
+                     for card in issued)
+
+
 def register_cli(app: Flask) -> None:
-    for command in (organizer_cli, gala_cli, audit_cli, voting_cli, load_demo):
+    for command in (organizer_cli, gala_cli, audit_cli, voting_cli, tokens_cli, load_demo):
         app.cli.add_command(command)
