@@ -72,26 +72,26 @@ def create_organizer(email: str) -> None:
     click.echo(f"Organizer {organizer.email} created.")
 
 
+def _set_active(email: str, active: bool, done: str) -> None:
+    try:
+        services.set_organizer_active(CLI_ACTOR, email, active=active)
+    except VotingError as error:
+        _fail(error)
+    click.echo(done)
+
+
 @organizer_cli.command("deactivate")
 @click.argument("email")
 def deactivate_organizer(email: str) -> None:
     """Stop an organizer from logging in (their entries in the audit trail stay)."""
-    try:
-        services.set_organizer_active(CLI_ACTOR, email, active=False)
-    except VotingError as error:
-        _fail(error)
-    click.echo(f"Organizer {email} can no longer log in.")
+    _set_active(email, False, f"Organizer {email} can no longer log in.")
 
 
 @organizer_cli.command("activate")
 @click.argument("email")
 def activate_organizer(email: str) -> None:
     """Let a deactivated organizer log in again."""
-    try:
-        services.set_organizer_active(CLI_ACTOR, email, active=True)
-    except VotingError as error:
-        _fail(error)
-    click.echo(f"Organizer {email} can log in again.")
+    _set_active(email, True, f"Organizer {email} can log in again.")
 
 
 @organizer_cli.command("ensure-demo")
