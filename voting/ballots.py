@@ -29,6 +29,7 @@ from .errors import (
     MalformedBallotError,
     VotingNotOpenError,
 )
+from .extensions import db
 from .models import Ballot, BallotChoice, Category, Gala, Token, utcnow
 from .queries import categories_with_nominees
 
@@ -182,20 +183,35 @@ class CastBallot:
 
 
 def cast_ballot(gala: Gala, credential: str, votes: Any, keys: CardKeys) -> CastBallot:
-    """Claim the card and store its ballot, exactly once, or change nothing.
+    """Claim the card behind a QR token or short code and store its ballot, exactly once.
 
     The card is claimed by a conditional update (`used_at IS NULL`, row count checked) in the
     same transaction that inserts the ballot; the ballot carries no reference to the card and
     no time. Raises CardUnknownError (401), VotingNotOpenError (423), CardUsedError (409),
     MalformedBallotError (422), ChoiceNotAllowedError (403), BusyError (503, card unused).
     """
-    card = find_card(gala.id, credential, keys)
+    return _cast(gala, find_card(gala.id, credential, keys), votes)
+
+
+def cast_ballot_for_card(gala: Gala, card_id: int, votes: Any) -> CastBallot:
+    """The same as `cast_ballot`, for a card already identified (the ballot page's session)."""
+    card = db.session.get(Token, card_id)
+    return _cast(gala, card if card is not None and card.gala_id == gala.id else None, votes)
+
+
+def usable_card(gala: Gala, card: Token | None) -> Token:
+    """The card, if it may vote now; otherwise the reason it may not, in the API's order."""
     if card is None or card.revoked_at is not None:
         raise CardUnknownError(str(_l("This card code is not valid.")))
     if not voting_is_open(gala):
         raise VotingNotOpenError(str(_l("Voting is not open.")))
     if card.used_at is not None:
         raise CardUsedError(used_message(card), card.used_at)
+    return card
+
+
+def _cast(gala: Gala, card: Token | None, votes: Any) -> CastBallot:
+    card = usable_card(gala, card)
     categories = categories_with_nominees(gala)
     marks = check_votes(rules_of(categories), card.group,
                         recused_nominations(card, categories), votes)
@@ -241,4 +257,5 @@ def card_keys(config: Mapping[str, Any]) -> CardKeys:
                     public_base_url=config["PUBLIC_BASE_URL"])
 
 
-__all__ = ["CastBallot", "CategoryRules", "Mark", "cast_ballot", "check_votes"]
+__all__ = ["CastBallot", "CategoryRules", "Mark", "cast_ballot", "cast_ballot_for_card",
+           "check_votes", "usable_card"]
