@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import segno
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from markupsafe import Markup
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import selectinload
 
 from . import audit, tokens
 from .database import write_transaction
 from .errors import ConflictError, NotFoundError, ValidationError
 from .extensions import db
 from .models import VOTER_GROUPS, Gala, Profile, Token, TokenRecusal, utcnow
+from .transfer import neutralise_cell
 from .validation import normalise_text
 
 MAX_CARDS_PER_BATCH = 2000
@@ -42,12 +48,14 @@ def _field_error(field: str, message: object) -> ValidationError:
 
 def issue_cards(actor: str, gala_id: int, group: str, keys: CardKeys, *, count: int | None = None,
                 labels: Sequence[str] = (), recused_profile_ids: Sequence[int] = (),
-                recused_units: Sequence[str] = ()) -> list[IssuedCard]:
+                recused_units: Sequence[str] = (), batch: str | None = None) -> list[IssuedCard]:
     """Issue `count` unlabelled cards, or one card per label, for a voter group.
 
     Every card of the batch carries the same recusals (profiles, and every profile of a
-    local-government unit). Returns the secrets, which are not kept anywhere.
-    Raises ValidationError for a bad group, count, label or recusal.
+    local-government unit). Returns the secrets, which are not kept anywhere. `batch` is the
+    random id of the admin form that asked: the same form sent twice issues nothing more.
+    Raises ValidationError for a bad group, count, label or recusal; ConflictError once voting
+    is closed or for a batch already issued.
     """
     if group not in VOTER_GROUPS:
         raise _field_error("group", _l("Not one of the allowed values: %(values)s.",
@@ -64,34 +72,51 @@ def issue_cards(actor: str, gala_id: int, group: str, keys: CardKeys, *, count: 
                                        max=MAX_CARDS_PER_BATCH))
     units = sorted({normalise_text(unit) for unit in recused_units if normalise_text(unit)})
     with write_transaction() as session:
-        gala = db.session.get(Gala, gala_id)
-        if gala is None:
-            raise NotFoundError(str(_l("This item no longer exists.")))
-        if gala.voting_state == "closed":
-            raise ConflictError(str(_l("Voting in this gala is closed: no new cards.")))
+        gala = _open_for_cards(db.session.get(Gala, gala_id))
+        # Writers are serialised (see write_transaction), so this check still holds at commit.
+        if batch and session.scalar(select(Token.id).where(Token.batch == batch).limit(1)):
+            raise ConflictError(str(_l(
+                "These cards were already issued: the form was sent twice. Their codes were "
+                "shown only once; if you do not have them, revoke them in the list.")))
         profile_ids = sorted(set(recused_profile_ids))
         found = set(session.scalars(select(Profile.id).where(
             Profile.id.in_(profile_ids), Profile.gala_id == gala.id))) if profile_ids else set()
         if found != set(profile_ids):
             raise _field_error("recuse", _l("A recused profile is not in this gala."))
-        issued = []
-        for index in range(total):
-            label = clean_labels[index] if clean_labels else ""
-            secrets_ = tokens.new_card(gala.id, keys.signing_keys, keys.hash_key)
-            card = Token(gala_id=gala.id, group=group, label=label,
-                         token_digest=secrets_.token_digest, code_digest=secrets_.code_digest)
-            card.recusals = ([TokenRecusal(profile_id=pid) for pid in profile_ids]
-                             + [TokenRecusal(unit_name=unit) for unit in units])
-            session.add(card)
-            issued.append(IssuedCard(code=secrets_.code,
-                                     url=f"{keys.public_base_url}/v/{secrets_.token}",
-                                     group=group, label=label))
+        issued = [_new_card(gala, group, clean_labels[index] if clean_labels else "",
+                            profile_ids, units, keys, batch)
+                  for index in range(total)]
         session.flush()
         # Counts and labels only: never a code, never a link.
         audit.record(actor, "cards.issue", gala_id=gala.id, subject=group,
                      details={"count": total, "labels": clean_labels,
                               "recused_profiles": profile_ids, "recused_units": units})
-    return issued
+    return [card for _, card in issued]
+
+
+def _open_for_cards(gala: Gala | None) -> Gala:
+    """The gala, if cards may still be issued in it (not once voting is closed)."""
+    from .window import CLOSED, voting_phase
+
+    if gala is None:
+        raise NotFoundError(str(_l("This item no longer exists.")))
+    if voting_phase(gala) == CLOSED:
+        raise ConflictError(str(_l("Voting in this gala is closed: no new cards.")))
+    return gala
+
+
+def _new_card(gala: Gala, group: str, label: str, profile_ids: Sequence[int],
+              units: Sequence[str], keys: CardKeys,
+              batch: str | None = None) -> tuple[Token, IssuedCard]:
+    """Add one card to the session; return it with the secrets printed on it."""
+    secrets_ = tokens.new_card(gala.id, keys.signing_keys, keys.hash_key)
+    card = Token(gala_id=gala.id, group=group, label=label, batch=batch,
+                 token_digest=secrets_.token_digest, code_digest=secrets_.code_digest)
+    card.recusals = ([TokenRecusal(profile_id=pid) for pid in profile_ids]
+                     + [TokenRecusal(unit_name=unit) for unit in units])
+    db.session.add(card)
+    return card, IssuedCard(code=secrets_.code, url=f"{keys.public_base_url}/v/{secrets_.token}",
+                            group=group, label=label)
 
 
 def find_card(gala_id: int, credential: str, keys: CardKeys) -> Token | None:
@@ -122,3 +147,97 @@ def revoke_card(actor: str, card_id: int) -> Token:
             audit.record(actor, "cards.revoke", gala_id=card.gala_id, subject=card.group,
                          details={"card": card.id, "label": card.label})
     return card
+
+
+def reissue_card(actor: str, card_id: int, keys: CardKeys) -> IssuedCard:
+    """Revoke an unused card and issue its replacement, with the same group, label and
+    recusals, in one transaction (a lost sheet at the venue desk).
+
+    Raises ConflictError when the card has voted, is already revoked (so a double click makes
+    one replacement, not two) or voting is closed.
+    """
+    with write_transaction() as session:
+        card = db.session.get(Token, card_id)
+        if card is None:
+            raise NotFoundError(str(_l("This item no longer exists.")))
+        gala = _open_for_cards(db.session.get(Gala, card.gala_id))
+        if card.used_at is not None:
+            raise ConflictError(str(_l("This card has already voted; its ballot stays counted.")))
+        if card.revoked_at is not None:
+            raise ConflictError(str(_l("This card is already revoked.")))
+        card.revoked_at = utcnow()
+        replacement, issued = _new_card(
+            gala, card.group, card.label,
+            [r.profile_id for r in card.recusals if r.profile_id is not None],
+            [r.unit_name for r in card.recusals if r.unit_name], keys)
+        session.flush()
+        audit.record(actor, "cards.reissue", gala_id=gala.id, subject=card.group,
+                     details={"card": card.id, "replacement": replacement.id,
+                              "label": card.label})
+    return issued
+
+
+# --- The card list -------------------------------------------------------------------------
+
+STATUSES = ("unused", "used", "revoked")
+
+
+def card_list(gala_id: int, group: str | None = None, status: str | None = None) -> Select:
+    """A query (not its rows, the admin pages through it) of a gala's cards by group, label
+    and number, optionally of one group and one status: `unused` (may still vote), `used`
+    or `revoked`. Cards only: nothing here says what anyone voted."""
+    query = (select(Token).where(Token.gala_id == gala_id)
+             .options(selectinload(Token.recusals))
+             .order_by(Token.group.desc(), func.lower(Token.label), Token.id))
+    if group in VOTER_GROUPS:
+        query = query.where(Token.group == group)
+    if status == "unused":
+        query = query.where(Token.used_at.is_(None), Token.revoked_at.is_(None))
+    elif status == "used":
+        query = query.where(Token.used_at.is_not(None))
+    elif status == "revoked":
+        query = query.where(Token.revoked_at.is_not(None))
+    return query
+
+
+def recusal_names(card: Token, profile_names: dict[int, str]) -> list[str]:
+    """A card's recusals as the admin shows them: profile names, then unit names."""
+    return ([profile_names.get(r.profile_id, f"#{r.profile_id}") for r in card.recusals
+             if r.profile_id is not None]
+            + [r.unit_name for r in card.recusals if r.unit_name])
+
+
+def unit_names(gala_id: int) -> list[str]:
+    """The distinct local-government units of a gala's profiles, for recusal by unit."""
+    return list(db.session.scalars(select(Profile.unit_name).where(Profile.gala_id == gala_id)
+                                   .distinct().order_by(Profile.unit_name)))
+
+
+# --- What is printed and downloaded at issuance ----------------------------------------------
+
+CSV_HEADER = ("code", "url", "group", "label")
+
+
+def cards_csv(issued: Sequence[IssuedCard]) -> str:
+    """The issued cards as CSV `code,url,group,label`, labels safe to open in a spreadsheet:
+    the only copy of their secrets (the CLI prints it, the admin offers it as a download)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    writer.writerows((card.code, card.url, card.group, neutralise_cell(card.label))
+                     for card in issued)
+    return out.getvalue()
+
+
+def qr_svg(url: str) -> Markup:
+    """The card's link as a QR code, an inline SVG made here (no outside service)."""
+    # Error correction M survives a crease or a smudge; 4 modules of quiet zone as the
+    # standard asks; no fixed size, so the print stylesheet sizes it in millimetres.
+    svg = segno.make(url, error="m").svg_inline(omitsize=True, border=4, svgclass="qr",
+                                                 lineclass=None)
+    return Markup(svg)  # noqa: S704  (segno's own SVG of our own URL: no outside markup)
+
+
+def sheets(issued: Sequence[IssuedCard], per_sheet: int = 8) -> list[list[IssuedCard]]:
+    """The cards in A4 sheets of `per_sheet` (2 × 4)."""
+    return [list(issued[start:start + per_sheet]) for start in range(0, len(issued), per_sheet)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import getpass
 import json
 import os
@@ -13,12 +12,13 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from . import cards, services, transfer
+from . import cards, services, transfer, window
 from .audit import verify_chain
 from .ballots import card_keys
 from .errors import ImportRejectedError, VotingError
 from .models import VOTER_GROUPS
 from .queries import current_gala
+from .validation import GALA_TIMEZONE
 
 
 def _cli_actor() -> str:
@@ -176,31 +176,87 @@ def verify_audit() -> None:
     sys.exit(1)
 
 
+def _local(moment) -> str:  # noqa: ANN001
+    return moment.astimezone(GALA_TIMEZONE).strftime("%Y-%m-%d %H:%M")
+
+
+def _minutes(delta) -> str:  # noqa: ANN001
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
 @voting_cli.command("status")
 def voting_status() -> None:
-    """Show the current gala's voting state."""
+    """Show the current gala's voting phase, closing time and cards per group."""
     gala = _need_gala()
-    click.echo(f"{gala.name}: {gala.voting_state}")
+    state = window.window_of(gala)
+    click.echo(f"{gala.name}: {state.phase}")
+    if state.phase == window.CLOSED and state.closed_at is not None:
+        as_scheduled = gala.closed_at is None or gala.closed_at == gala.closes_at
+        scheduled = " (as scheduled)" if as_scheduled else ""
+        click.echo(f"Closed at: {_local(state.closed_at)} ({GALA_TIMEZONE.key}){scheduled}")
+    elif state.closes_at is not None:
+        left = f", in {_minutes(state.remaining)}" if state.remaining is not None else ""
+        click.echo(f"Closes at: {_local(state.closes_at)} ({GALA_TIMEZONE.key}){left}")
+    counts = [count for count in window.card_counts(gala) if count.issued]
+    if counts:
+        click.echo("Cards: " + "; ".join(
+            f"{count.group} {count.issued} issued, {count.used} used, {count.revoked} revoked"
+            for count in counts))
+    if gala.receipts_published_at is not None:
+        click.echo(f"Receipts published: {_local(gala.receipts_published_at)}")
 
 
 @voting_cli.command("open")
-def voting_open() -> None:
-    """Open voting in the current gala."""
+@click.option("--closes-at", help='Scheduled end of voting, Warsaw time: "2026-11-28 21:30".')
+def voting_open(closes_at: str | None) -> None:
+    """Open voting in the current gala (nominees and methods freeze for good)."""
     try:
-        gala = services.open_voting(CLI_ACTOR, _need_gala().id)
+        gala = services.open_voting(CLI_ACTOR, _need_gala().id, closes_at=closes_at)
     except VotingError as error:
         _fail(error)
-    click.echo(f"Voting is open: {gala.name}")
+    until = f" until {_local(gala.closes_at)}" if gala.closes_at else ""
+    click.echo(f"Voting is open{until}: {gala.name}")
 
 
 @voting_cli.command("close")
 def voting_close() -> None:
-    """Close voting in the current gala, for good."""
+    """Close voting in the current gala now, for good."""
     try:
         gala = services.close_voting(CLI_ACTOR, _need_gala().id)
     except VotingError as error:
         _fail(error)
     click.echo(f"Voting is closed: {gala.name}")
+
+
+@voting_cli.command("schedule-close")
+@click.argument("when", required=False)
+@click.option("--clear", is_flag=True, help="Remove the scheduled closing time.")
+def voting_schedule_close(when: str | None, clear: bool) -> None:
+    """Set or move the scheduled end of voting: WHEN is Warsaw time, "2026-11-28 21:30"."""
+    if bool(when) == clear:
+        click.echo('Error: give a time ("2026-11-28 21:30") or --clear, not both.', err=True)
+        sys.exit(1)
+    try:
+        gala = services.schedule_close(CLI_ACTOR, _need_gala().id, None if clear else when)
+    except VotingError as error:
+        _fail(error)
+    if gala.closes_at is None:
+        click.echo(f"No scheduled closing time: {gala.name}")
+    else:
+        click.echo(f"Voting closes at {_local(gala.closes_at)} ({GALA_TIMEZONE.key}): "
+                   f"{gala.name}")
+
+
+@voting_cli.command("publish-receipts")
+def voting_publish_receipts() -> None:
+    """Publish the receipts of counted ballots (after closing) at /receipts."""
+    try:
+        gala = services.publish_receipts(CLI_ACTOR, _need_gala().id)
+    except VotingError as error:
+        _fail(error)
+    click.echo(f"Receipts published: {len(window.receipts_of(gala))} ({gala.name})")
 
 
 @tokens_cli.command("issue")
@@ -223,10 +279,7 @@ def issue_tokens(group: str, count: int | None, labels: tuple[str, ...],
                                    recused_profile_ids=profiles, recused_units=units)
     except VotingError as error:
         _fail(error)
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(("code", "url", "group", "label"))
-    writer.writerows((card.code, card.url, card.group, transfer.neutralise_cell(card.label))
-                     for card in issued)
+    click.echo(cards.cards_csv(issued), nl=False)
 
 
 def register_cli(app: Flask) -> None:

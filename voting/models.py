@@ -110,6 +110,8 @@ class Gala(db.Model):
     closes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     first_opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # When the organizer published the receipts of counted ballots (after closing).
+    receipts_published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # Set when an organizer picks this edition (by switching to it or creating it in the
     # admin). The most recently picked edition is current; with none picked, the newest year.
     # An import never takes over the public pages by itself.
@@ -307,6 +309,9 @@ class Token(db.Model):
     gala_id: Mapped[int] = mapped_column(ForeignKey("gala.id", ondelete="CASCADE"), index=True)
     group: Mapped[str] = mapped_column(String(20))
     label: Mapped[str] = mapped_column(String(200), default="")
+    # The random id of the admin form that issued the card: a form sent twice (a reload, a
+    # double click) is recognised and issues nothing more. Says nothing about any ballot.
+    batch: Mapped[str | None] = mapped_column(String(32), index=True)
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
     code_digest: Mapped[str] = mapped_column(String(64), unique=True)
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
