@@ -154,7 +154,7 @@ def read_form(sections: list[Section], form: Mapping[str, Any]) -> tuple[dict[st
 
 def summary(section: Section) -> list[tuple[str, Nominee]]:
     """What the voter chose in a section, for the review step: (mark, nominee) pairs; empty
-    when they abstain. The mark is the place ("1."), the score, or "✓"."""
+    when they abstain. The mark is the place ("1."), the score ("8/10"), or "✓"."""
     by_id = {str(n.id): n for n in section.nominees}
     chosen = section.chosen
     if section.method == "single":
@@ -167,7 +167,8 @@ def summary(section: Section) -> list[tuple[str, Nominee]]:
         return [(f"{place}.", by_id[v]) for place, v in sorted(chosen.get("places", {}).items())
                 if v in by_id]
     scores = chosen.get("scores", {})
-    return [(scores[str(n.id)], n) for n in section.nominees if str(n.id) in scores]
+    top = section.category.score_max
+    return [(f"{scores[str(n.id)]}/{top}", n) for n in section.nominees if str(n.id) in scores]
 
 
 def _order(section: Section) -> Any:
