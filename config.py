@@ -84,6 +84,11 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_FAILURE_LIMIT = os.environ.get("LOGIN_FAILURE_LIMIT", "5 per 15 minutes")
+    # Wrong card codes or links allowed per client address: a whole hall shares the venue's
+    # one address, so this stays generous (at least 60 a minute).
+    CARD_FAILURE_LIMIT = os.environ.get("CARD_FAILURE_LIMIT", "120 per minute")
+    # Wrong card codes from everyone together above which the admin shows an alarm.
+    CARD_FAILURE_ALARM = os.environ.get("CARD_FAILURE_ALARM", "200 per 5 minutes")
 
     BABEL_DEFAULT_LOCALE = "pl"
     BABEL_DEFAULT_TIMEZONE = "Europe/Warsaw"

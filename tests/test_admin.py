@@ -381,14 +381,14 @@ def test_admin_every_page_answers_401_json_when_logged_out(client, app, sample_i
         assert response.status_code == 401, url
         assert response.is_json, url
         body = response.get_json()
-        assert body["status"] == 401
-        assert body["error"] and body["message"], url
+        assert body["error"] == "unauthorized", url
+        assert body["message"], url
 
 
 def test_admin_401_json_says_to_log_in_not_that_the_request_was_malformed(client, sample_ids):
     body = client.get("/admin/", headers={"Accept": "application/json"}).get_json()
     malformed = client.post("/admin/logout", headers={"Accept": "application/json"}).get_json()
-    assert malformed["status"] == 400
+    assert malformed["error"] == "csrf_failed"
     assert body["error"] != malformed["error"]
 
 

@@ -136,10 +136,11 @@ def test_api_gala_has_the_documented_shape(client, demo_gala):
     assert response.status_code == 200
     assert response.mimetype == "application/json"
     body = response.get_json()
-    assert set(body) == {"gala", "categories"}
+    assert set(body) == {"gala", "categories", "voting"}
     assert body["gala"] == {"name": "Gala Złotych Lajków 2023 (demo)", "date": "2023-11-28",
                             "venue": "Sala Główna, 1. piętro", "voting": "draft",
                             "closes_at": None}
+    assert body["voting"] == {"state": "draft", "closes_at": None}
     for category in body["categories"]:
         assert SPEC_CATEGORY_KEYS <= set(category) <= SPEC_CATEGORY_KEYS | EXTRA_CATEGORY_KEYS
         assert isinstance(category["groups"], list) and category["groups"]
@@ -241,7 +242,8 @@ def test_api_gala_refuses_other_methods_as_json(client, small_gala):
     response = client.post("/api/v1/gala")
     assert response.status_code == 405
     assert response.is_json
-    assert response.get_json()["status"] == 405
+    assert response.get_json()["error"] == "method_not_allowed"
+    assert response.headers["Allow"]
 
 
 # --- the language switch -------------------------------------------------------------------
@@ -318,8 +320,8 @@ def test_not_found_in_the_api_is_json(client):
         assert response.status_code == 404
         assert response.is_json
         body = response.get_json()
-        assert body["status"] == 404
-        assert body["error"]
+        assert set(body) == {"error", "message", "fields"}
+        assert body["error"] == "not_found"
 
 
 def test_profile_image_of_a_profile_without_one_is_not_found(client, small_gala):
@@ -347,7 +349,7 @@ def test_api_without_a_gala_is_a_json_404(client):
     assert response.status_code == 404
     assert response.is_json
     body = response.get_json()
-    assert body["status"] == 404
+    assert body["error"] == "not_found"
     assert body["message"] == "Nie przygotowano jeszcze żadnej gali."
     english = client.get("/api/v1/gala", headers={"Accept-Language": "en"}).get_json()
     assert english["message"] == "No gala has been set up yet."

@@ -292,7 +292,7 @@ def test_request_larger_than_the_limit_is_a_413_json_for_api_clients(make_app):
                                       headers={"Accept": "application/json"})
     assert response.status_code == 413
     assert response.is_json
-    assert response.get_json()["status"] == 413
+    assert response.get_json()["error"] == "too_large"
 
 
 def test_upload_larger_than_the_limit_is_refused_and_saves_nothing(
@@ -361,7 +361,8 @@ def test_unexpected_error_in_the_api_is_a_500_json_without_internals(client, app
     assert response.status_code == 500
     assert response.is_json
     body = response.get_json()
-    assert body["status"] == 500
+    assert set(body) == {"error", "message", "fields"}
+    assert body["error"] == "server_error"
     assert "kaboom" not in json.dumps(body)
     assert seen == [None]
 

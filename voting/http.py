@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import time
 from typing import Any
 
-from flask import Flask, flash, g, jsonify, redirect, render_template, request
-from flask_babel import get_locale
+from flask import (
+    Flask,
+    flash,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+)
+from flask_babel import get_locale, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.http import HTTP_STATUS_CODES
 
+from . import abuse
 from .errors import VotingError
-from .extensions import db
+from .extensions import db, limiter
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +63,33 @@ ERROR_HINTS = {
 }
 
 
+# The API's machine-readable error codes by status; a domain error may bring a finer one
+# (`BallotError.code`: unknown_card, card_used, ...).
+ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    423: "locked",
+    429: "too_many_attempts",
+    500: "server_error",
+    503: "busy",
+}
+
+# A 503 asks the client to come back soon; this many seconds is the hint.
+BUSY_RETRY_AFTER = 1
+
+
+def error_code(status: int) -> str:
+    default = HTTP_STATUS_CODES.get(status, "error").lower().replace(" ", "_").replace("-", "_")
+    return ERROR_CODES.get(status, default)
+
+
 def wants_json() -> bool:
     if request.path.startswith("/api/"):
         return True
@@ -58,18 +98,58 @@ def wants_json() -> bool:
     return best == "application/json" and accepted[best] > accepted["text/html"]
 
 
-def error_response(status: int, message: Any = None, errors: dict[str, Any] | None = None):
+def error_response(status: int, message: Any = None, errors: dict[str, Any] | None = None, *,
+                   code: str | None = None, extra: dict[str, Any] | None = None):
+    """The error page, or for JSON clients `{"error": code, "message": text, "fields": {...}}`.
+
+    `errors` maps each offending field to its reason; `extra` adds keys to the JSON body
+    (a used card's `used_at`). Messages are in the request's language.
+    """
     title = ERROR_TITLES.get(status, ERROR_TITLES[400] if status < 500 else ERROR_TITLES[500])
     # Plain str, never lazy strings: Jinja would take those for trusted markup.
-    title, message = str(title), str(message or ERROR_HINTS.get(status, ""))
-    errors = {field: str(reason) for field, reason in (errors or {}).items()}
+    errors = {str(field): str(reason) for field, reason in (errors or {}).items()}
     if wants_json():
-        body: dict[str, Any] = {"error": str(title), "message": str(message), "status": status}
-        if errors:
-            body["errors"] = {field: str(reason) for field, reason in errors.items()}
+        body: dict[str, Any] = {"error": code or error_code(status),
+                                "message": str(message or title), "fields": errors}
+        body.update(extra or {})
         return jsonify(body), status
+    title, message = str(title), str(message or ERROR_HINTS.get(status, ""))
     return render_template("errors/error.html", status=status, title=title, message=message,
-                           errors=errors or {}), status
+                           errors=errors), status
+
+
+def iso_utc(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+def too_many_attempts_message(error: HTTPException) -> str:
+    """Why a client is held back, and for how long; wrong card codes get words of their own."""
+    if getattr(getattr(error, "limit", None), "scope", None) != abuse.CARD_SCOPE:
+        return str(_l("Too many failed attempts from here. Wait a few minutes and try again."))
+    current = limiter.current_limit
+    seconds = max(1, int(current.reset_at - time.time())) if current else 60
+    return ngettext("Too many wrong card codes were entered from this network. Please try "
+                    "again in %(num)d second. If your card is refused again, ask at the "
+                    "information desk.",
+                    "Too many wrong card codes were entered from this network. Please try "
+                    "again in %(num)d seconds. If your card is refused again, ask at the "
+                    "information desk.", seconds)
+
+
+def refuse_oversized_body() -> None:
+    """Answer 413 before anything else looks at the request, the failure limit included.
+
+    A declared Content-Length is checked as is; a chunked body (no length) is read up to the
+    cap here, which is what the view would have done anyway.
+    """
+    limit = request.max_content_length
+    if limit is None:
+        return
+    if request.content_length is not None:
+        if request.content_length > limit:
+            raise RequestEntityTooLarge()
+    elif "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        request.get_data(cache=True)
 
 
 BUSY_SQLSTATES = {"40001", "40P01", "55P03", "57014"}  # serialization, deadlock, lock, timeout
@@ -121,9 +201,25 @@ def init_app(app: Flask) -> None:
         platform_label=platform_label,
         unit_type_label=lambda value: UNIT_TYPE_LABELS.get(value, value),
     )
+    abuse.init_app(app)
+    # Ahead of every other hook (the failure limit's among them): a 413 comes first.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_oversized_body)
+
     @app.before_request
     def set_locale_for_templates() -> None:
         g.locale = str(get_locale())
+
+    def retry_after_only_when_meant(response):  # noqa: ANN001, ANN202
+        # Flask-Limiter adds Retry-After to every response of a limited route; only a 429
+        # (its own value) and a 503 (ours) mean it.
+        if response.status_code != 429:
+            response.headers.pop("Retry-After", None)
+            if g.get("retry_after"):
+                response.headers["Retry-After"] = str(g.retry_after)
+        return response
+
+    # After-request hooks run last-registered first: at the front, this one runs last.
+    app.after_request_funcs.setdefault(None, []).insert(0, retry_after_only_when_meant)
 
     @app.after_request
     def security_headers(response):  # noqa: ANN001, ANN202
@@ -143,12 +239,19 @@ def init_app(app: Flask) -> None:
             # An organizer's button press that the rules refuse: say why where they were.
             flash(error.message, "error")
             return redirect(back, code=303)
-        return error_response(error.status, error.message, error.errors)
+        extra = {}
+        if getattr(error, "used_at", None) is not None:
+            extra["used_at"] = iso_utc(error.used_at)
+        if error.status == 503:
+            g.retry_after = BUSY_RETRY_AFTER
+        return error_response(error.status, error.message, error.errors,
+                              code=getattr(error, "code", None), extra=extra)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):  # noqa: ANN202
         return error_response(400, _l("The form expired or was sent from elsewhere. "
-                                      "Go back, reload the page and send it again."))
+                                      "Go back, reload the page and send it again."),
+                              code="csrf_failed")
 
     @app.errorhandler(OperationalError)
     def database_error(error: OperationalError):  # noqa: ANN202
@@ -156,17 +259,17 @@ def init_app(app: Flask) -> None:
         if not is_busy(error):
             return unexpected_error(error)
         log.warning("database busy: %s", error.orig)
+        g.retry_after = BUSY_RETRY_AFTER
         return error_response(503)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # noqa: ANN202
         status = error.code or 500
-        message = None
-        if status == 429:
-            message = _l("Too many failed attempts from here. Wait a few minutes and try again.")
-        response = error_response(status, message)
-        if status == 429 and getattr(error, "retry_after", None):
-            response[0].headers["Retry-After"] = str(error.retry_after)
+        message = too_many_attempts_message(error) if status == 429 else None
+        response = make_response(error_response(status, message))
+        for name, value in error.get_headers():
+            if name in ("Allow", "Retry-After"):  # what the client needs to try again right
+                response.headers[name] = value
         return response
 
     @app.errorhandler(Exception)
