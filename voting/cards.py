@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 import segno
 from flask_babel import lazy_gettext as _l
@@ -33,6 +35,8 @@ class IssuedCard:
     url: str
     group: str
     label: str
+    number: int | None = None  # the card's id, printed small so the desk can find it
+
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,7 @@ def issue_cards(actor: str, gala_id: int, group: str, keys: CardKeys, *, count: 
                             profile_ids, units, keys, batch)
                   for index in range(total)]
         session.flush()
+        issued = [(card, replace(printed, number=card.id)) for card, printed in issued]
         # Counts and labels only: never a code, never a link.
         audit.record(actor, "cards.issue", gala_id=gala.id, subject=group,
                      details={"count": total, "labels": clean_labels,
@@ -171,6 +176,7 @@ def reissue_card(actor: str, card_id: int, keys: CardKeys) -> IssuedCard:
             [r.profile_id for r in card.recusals if r.profile_id is not None],
             [r.unit_name for r in card.recusals if r.unit_name], keys)
         session.flush()
+        issued = replace(issued, number=replacement.id)
         audit.record(actor, "cards.reissue", gala_id=gala.id, subject=card.group,
                      details={"card": card.id, "replacement": replacement.id,
                               "label": card.label})
@@ -229,11 +235,40 @@ def cards_csv(issued: Sequence[IssuedCard]) -> str:
     return out.getvalue()
 
 
+_PRINTED_CODE = re.compile(r"[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}")
+_TOKEN = re.compile(r"[A-Za-z0-9_.-]{1,300}")
+_NUMBER = re.compile(r"[0-9]{1,12}")
+
+
+def cards_from_form(form: Mapping[str, Any], public_base_url: str) -> list[IssuedCard]:
+    """The cards a printable sheet posts back for its CSV, or [] when anything is off.
+
+    Only their shape is checked (a code, a card link on this site, a group, a one-line label):
+    the sheet holds the one copy of the secrets, and this only turns them into a file.
+    """
+    columns = [form.getlist(name) for name in ("code", "url", "group", "label", "number")]
+    if len({len(column) for column in columns}) != 1 or not 1 <= len(columns[0]) <= (
+            MAX_CARDS_PER_BATCH):
+        return []
+    prefix = f"{public_base_url}/v/"
+    issued = []
+    for code, url, group, label, number in zip(*columns, strict=True):
+        if (not _PRINTED_CODE.fullmatch(code) or not url.startswith(prefix)
+                or not _TOKEN.fullmatch(url[len(prefix):]) or group not in VOTER_GROUPS
+                or len(label) > LABEL_MAX or "\n" in label or "\r" in label
+                or not _NUMBER.fullmatch(number)):
+            return []
+        issued.append(IssuedCard(code=code, url=url, group=group, label=label,
+                                 number=int(number)))
+    return issued
+
+
 def qr_svg(url: str) -> Markup:
     """The card's link as a QR code, an inline SVG made here (no outside service)."""
-    # Error correction M survives a crease or a smudge; 4 modules of quiet zone as the
-    # standard asks; no fixed size, so the print stylesheet sizes it in millimetres.
-    svg = segno.make(url, error="m").svg_inline(omitsize=True, border=4, svgclass="qr",
+    # Error correction M survives a crease or a smudge. No quiet zone in the image: the
+    # card's white margin around it is wider than the 4 modules the standard asks for. No
+    # fixed size: the print stylesheet sizes it in millimetres.
+    svg = segno.make(url, error="m").svg_inline(omitsize=True, border=0, svgclass="qr",
                                                  lineclass=None)
     return Markup(svg)  # noqa: S704  (segno's own SVG of our own URL: no outside markup)
 

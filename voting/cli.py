@@ -213,7 +213,8 @@ def voting_status() -> None:
 def voting_open(closes_at: str | None) -> None:
     """Open voting in the current gala (nominees and methods freeze for good)."""
     try:
-        gala = services.open_voting(CLI_ACTOR, _need_gala().id, closes_at=closes_at)
+        gala = services.open_voting(CLI_ACTOR, _need_gala().id,
+                                    **({"closes_at": closes_at} if closes_at else {}))
     except VotingError as error:
         _fail(error)
     until = f" until {_local(gala.closes_at)}" if gala.closes_at else ""

@@ -84,15 +84,20 @@ def settle(actor: str, gala: Gala, now: dt.datetime | None = None) -> None:
                      details={"scheduled": True, "at": gala.closes_at})
 
 
-def open_voting(actor: str, gala_id: int, closes_at: Any = None) -> Gala:
-    """Open voting once, from a draft, optionally with a scheduled closing time.
+KEEP = object()  # open_voting's default: keep the closing time the gala already has
+
+
+def open_voting(actor: str, gala_id: int, closes_at: Any = KEEP) -> Gala:
+    """Open voting once, from a draft, with the gala's scheduled closing time or a new one
+    (`closes_at`: a time, or None for none).
 
     From this opening on, nominees and methods are frozen. Raises ConflictError when the gala
-    is not a draft or not ready, ValidationError when the closing time is not ahead.
+    is not a draft or not ready, ValidationError (`closes_at`) when the closing time has
+    passed or is not a time.
     """
     from .queries import readiness
 
-    moment = parse_closing_time(closes_at)
+    moment = KEEP if closes_at is KEEP else parse_closing_time(closes_at)
     with write_transaction():
         gala = _get_gala(gala_id)
         if gala.voting_state != DRAFT:
@@ -102,7 +107,7 @@ def open_voting(actor: str, gala_id: int, closes_at: Any = None) -> Gala:
             raise ConflictError(str(_l("Voting cannot open yet: %(problems)s",
                                        problems=" ".join(str(p) for p in problems))))
         now = utcnow()
-        if moment is not None:
+        if moment is not KEEP:
             check_closing_time(gala, moment, now)
             gala.closes_at = moment
         elif gala.closes_at is not None and gala.closes_at <= now:
@@ -177,6 +182,23 @@ def receipts_of(gala: Gala) -> list[str]:
     """Every counted ballot's receipt code, in alphabetical order (which reveals nothing)."""
     return list(db.session.scalars(
         select(Ballot.receipt).where(Ballot.gala_id == gala.id).order_by(Ballot.receipt)))
+
+
+_RECEIPT_LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+def normalise_receipt(typed: str) -> str:
+    """A typed receipt as printed: `ABCD-EFGH-JKMN`, whatever the case, spaces or hyphens,
+    with the look-alike letters read as the digits they stand for."""
+    code = "".join(char for char in typed.upper() if char.isalnum()).translate(
+        _RECEIPT_LOOKALIKES)
+    return "-".join(code[start:start + 4] for start in range(0, len(code), 4))
+
+
+def receipts_csv(gala: Gala) -> str:
+    """The receipts as CSV, one column. Receipt codes are letters, digits and hyphens only,
+    so no cell can pass for a spreadsheet formula."""
+    return "".join(f"{line}\r\n" for line in ("receipt", *receipts_of(gala)))
 
 
 def published_receipts(gala: Gala | None) -> list[str] | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -17,10 +19,12 @@ from wtforms import (
     PasswordField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 # SelectChoice, not (value, label) tuples: WTForms 3.3 deprecates tuples (removed in 3.4).
 METHOD_CHOICES = [
@@ -171,3 +175,71 @@ class MoveForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     file = FileField(_l("CSV file"))
+
+
+# --- Cards and the voting window -------------------------------------------------------------
+
+GROUP_CHOICES = [SelectChoice("jury", _l("Jury")), SelectChoice("audience", _l("Audience"))]
+_BATCH_RE = re.compile(r"[0-9a-f]{32}")
+
+
+class CheckboxListField(SelectMultipleField):
+    """Several choices as a list of checkboxes (a multiple select is clumsy on a phone)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class IssueCardsForm(FlaskForm):
+    """A batch of cards. `batch` is this form's random id: sent twice, it issues nothing more."""
+
+    batch = HiddenField()
+    group = SelectField(_l("Voter group"), choices=GROUP_CHOICES)
+    count = IntegerField(_l("Number of cards"), validators=[Optional(), NumberRange(min=1)],
+                         description=_l("For unlabelled cards (e.g. the audience)."))
+    labels = TextAreaField(_l("Or one label per line"), validators=[Optional()],
+                           description=_l("E.g. the jurors' names: one card per line."))
+    recuse_profiles = CheckboxListField(_l("These cards may not vote for these profiles"),
+                                        coerce=int, validators=[Optional()])
+    recuse_units = CheckboxListField(_l("…nor for any profile of these local governments"),
+                                     validators=[Optional()])
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if not self.batch.data:
+            self.new_batch()
+
+    def new_batch(self) -> None:
+        self.batch.data = secrets.token_hex(16)
+
+    def batch_id(self) -> str | None:
+        return self.batch.data if _BATCH_RE.fullmatch(self.batch.data or "") else None
+
+    def label_lines(self) -> list[str]:
+        return [line.strip() for line in (self.labels.data or "").splitlines() if line.strip()]
+
+
+class CardActionForm(FlaskForm):
+    """A button on one card of the list: the card's number travels in the form."""
+
+    card = IntegerField(validators=[InputRequired(), NumberRange(min=1)])
+
+
+class OpenVotingForm(FlaskForm):
+    closes_at = DateTimeLocalField(_l("Scheduled end of voting (optional)"),
+                                   format="%Y-%m-%dT%H:%M", validators=[Optional()],
+                                   description=_l("Warsaw time. It can be moved while voting "
+                                                  "is open."))
+
+
+class ScheduleCloseForm(FlaskForm):
+    closes_at = DateTimeLocalField(_l("Scheduled end of voting"), format="%Y-%m-%dT%H:%M",
+                                   validators=[Optional()],
+                                   description=_l("Warsaw time. Leave empty for no scheduled "
+                                                  "end."))
+
+
+class CloseVotingForm(FlaskForm):
+    confirm = BooleanField(
+        _l("I understand: closing is final, no ballot is accepted after it."),
+        validators=[DataRequired(message=_l("Tick the box to confirm: closing is final."))])

@@ -16,15 +16,27 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from wtforms import SelectChoice
 
-from .. import services, transfer
+from .. import cards, services, transfer, window
 from ..audit import verify_chain
+from ..ballots import card_keys
 from ..errors import ImportRejectedError, VotingError
 from ..extensions import client_address, db, limiter, login_manager, login_throttle_key
 from ..http import error_response, local_path, wants_json
-from ..models import VOIVODESHIPS, Category, Gala, Nomination, Profile
+from ..models import (
+    VOIVODESHIPS,
+    VOTER_GROUPS,
+    Category,
+    Gala,
+    Nomination,
+    Profile,
+    Token,
+    utcnow,
+)
 from ..queries import (
     all_galas,
     audit_entries_newest_first,
@@ -36,15 +48,20 @@ from ..queries import (
 )
 from ..validation import GALA_TIMEZONE
 from .forms import (
+    CardActionForm,
     CategoryForm,
     CitationForm,
+    CloseVotingForm,
     ConfirmForm,
     GalaForm,
     ImportForm,
+    IssueCardsForm,
     LoginForm,
     MoveForm,
     NominateForm,
+    OpenVotingForm,
     ProfileForm,
+    ScheduleCloseForm,
 )
 
 bp = Blueprint("admin", __name__)
@@ -146,11 +163,7 @@ def logout() -> Any:
 @bp.get("/")
 def dashboard() -> Any:
     """The current gala at a glance, with what is still missing before voting can open."""
-    gala = gala_or_setup()
-    categories = categories_with_nominees(gala)
-    return render_template("admin/dashboard.html", gala=gala, galas=all_galas(),
-                           categories=categories, problems=readiness(gala, categories),
-                           profile_count=profile_count(gala))
+    return render_dashboard()
 
 
 @bp.route("/galas/new", methods=["GET", "POST"])
@@ -167,7 +180,7 @@ def edit_gala(gala_id: int) -> Any:
     gala = db.get_or_404(Gala, gala_id)
     form = GalaForm(obj=gala)
     if request.method == "GET" and gala.closes_at:
-        form.closes_at.data = gala.closes_at.astimezone(GALA_TIMEZONE).replace(tzinfo=None)
+        form.closes_at.data = local_time(gala.closes_at)
     return submit(form, lambda: services.update_gala(actor(), gala.id, form.data) and
                   url_for("admin.dashboard"), "admin/gala_form.html", gala=gala)
 
@@ -182,19 +195,95 @@ def switch_gala(gala_id: int) -> Any:
     return redirect(url_for("admin.dashboard"))
 
 
-@bp.post("/voting/<action>")
-def change_voting(action: str) -> Any:
-    """Open or close voting in the current gala."""
-    if action not in ("open", "close") or not ConfirmForm().validate_on_submit():
-        abort(400)
+# --- The voting window and the receipts ------------------------------------------------------
+
+
+def render_dashboard(status: int = 200, **forms: Any) -> Any:
+    """The dashboard, with the window's forms (those given keep what was typed, and errors)."""
     gala = gala_or_setup()
-    if action == "open":
-        services.open_voting(actor(), gala.id)
-        flash(_("Voting is open. Nominees and methods are now frozen."), "success")
-    else:
-        services.close_voting(actor(), gala.id)
-        flash(_("Voting is closed."), "success")
+    categories = categories_with_nominees(gala)
+    state = window.window_of(gala)
+    open_form = forms.get("open_form") or OpenVotingForm()
+    schedule = forms.get("schedule_form") or ScheduleCloseForm()
+    for form, name in ((open_form, "open_form"), (schedule, "schedule_form")):
+        if name not in forms and gala.closes_at:
+            form.closes_at.data = local_time(gala.closes_at)
+    return render_template(
+        "admin/dashboard.html", gala=gala, galas=all_galas(), categories=categories,
+        problems=readiness(gala, categories), profile_count=profile_count(gala), window=state,
+        card_counts=window.card_counts(gala),
+        open_form=open_form, schedule_form=schedule,
+        close_form=forms.get("close_form") or CloseVotingForm(),
+    ), status
+
+
+def local_time(moment: Any) -> Any:
+    """An aware UTC time as the naive Warsaw wall-clock time a datetime-local input shows."""
+    return moment.astimezone(GALA_TIMEZONE).replace(tzinfo=None)
+
+
+def window_action(form: Any, name: str, action: Callable[[], Any], done: str) -> Any:
+    """Run a window form's service and say so; a refused field is shown on the dashboard."""
+    if not form.validate_on_submit():
+        return render_dashboard(422, **{name: form})
+    try:
+        action()
+    except VotingError as error:
+        if not error.errors:
+            raise  # said in a flash where the organizer was (voting.http)
+        for field, reason in error.errors.items():
+            getattr(form, field).errors = [*list(getattr(form, field).errors or []), str(reason)]
+        flash(error.message, "error")
+        return render_dashboard(error.status, **{name: form})
+    flash(done, "success")
     return redirect(url_for("admin.dashboard"))
+
+
+@bp.post("/voting/open")
+def open_voting() -> Any:
+    """Open voting in the current gala, optionally with a scheduled end."""
+    gala, form = gala_or_setup(), OpenVotingForm()
+    return window_action(
+        form, "open_form", lambda: services.open_voting(actor(), gala.id, form.closes_at.data),
+        _("Voting is open. Nominees and methods are now frozen."))
+
+
+@bp.post("/voting/schedule")
+def schedule_close() -> Any:
+    """Set, move or remove the scheduled end of voting."""
+    gala, form = gala_or_setup(), ScheduleCloseForm()
+    return window_action(
+        form, "schedule_form",
+        lambda: services.schedule_close(actor(), gala.id, form.closes_at.data),
+        _("The scheduled end of voting is saved."))
+
+
+@bp.post("/voting/close")
+def close_voting() -> Any:
+    """Close voting in the current gala now, for good (the form asks to confirm)."""
+    gala, form = gala_or_setup(), CloseVotingForm()
+    return window_action(form, "close_form", lambda: services.close_voting(actor(), gala.id),
+                         _("Voting is closed."))
+
+
+@bp.post("/receipts/publish")
+def publish_receipts() -> Any:
+    """Publish the receipts of counted ballots on the public site."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    services.publish_receipts(actor(), gala_or_setup().id)
+    flash(_("The receipts are published."), "success")
+    return redirect(url_for("admin.dashboard") + "#window")
+
+
+@bp.get("/receipts.csv")
+def export_receipts() -> Response:
+    """The receipts of counted ballots as CSV, once voting is closed."""
+    gala = gala_or_setup()
+    if window.voting_phase(gala) != window.CLOSED:
+        return error_response(409, _("Receipts can be published once voting is closed."))
+    return _download(window.receipts_csv(gala), f"receipts-{gala.year}.csv",
+                     "text/csv; charset=utf-8")
 
 
 # --- Categories ----------------------------------------------------------------------------
@@ -417,6 +506,146 @@ def _download(body: str, filename: str, mimetype: str) -> Response:
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+# --- Cards -------------------------------------------------------------------------------
+
+CARD_PAGE = 100
+
+
+def _issue_form(gala: Gala) -> IssueCardsForm:
+    form = IssueCardsForm()
+    profiles = profiles_of(gala)
+    form.recuse_profiles.choices = [SelectChoice(p.id, f"{p.name} · {p.unit_name}")
+                                    for p in profiles]
+    form.recuse_units.choices = [SelectChoice(unit, unit) for unit in cards.unit_names(gala.id)]
+    return form
+
+
+def render_cards(gala: Gala, form: IssueCardsForm, status: int = 200) -> Any:
+    """The card desk: counts, the issuing form and the filtered, paged list of cards."""
+    group = request.args.get("group") if request.args.get("group") in VOTER_GROUPS else ""
+    state = request.args.get("status") if request.args.get("status") in cards.STATUSES else ""
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    listed = db.paginate(cards.card_list(gala.id, group, state), page=page, per_page=CARD_PAGE,
+                         error_out=False)
+    names = {p.id: p.name for p in profiles_of(gala)}
+    return render_template("admin/cards.html", gala=gala, form=form, cards=listed,
+                           group=group, status=state, counts=window.card_counts(gala),
+                           phase=window.voting_phase(gala), profile_names=names,
+                           recusal_names=cards.recusal_names), status
+
+
+def render_printout(gala: Gala, issued: list[cards.IssuedCard], replaced: int | None = None) -> Any:
+    """The printable sheet of cards just issued: the only time their codes are shown."""
+    address = current_app.config["PUBLIC_BASE_URL"].split("://", 1)[-1]
+    return render_template("cards/print.html", gala=gala, issued=issued,
+                           sheets=cards.sheets(issued), qr_svg=cards.qr_svg,
+                           texts=card_texts(address), group_names=group_names(),
+                           replaced=replaced)
+
+
+def card_texts(address: str) -> dict[str, dict[str, str]]:
+    """What a card says, in Polish and in English: both are always printed."""
+    texts: dict[str, dict[str, str]] = {"title": {}, "code": {}, "howto": {}}
+    for code in ("pl", "en"):
+        with force_locale(code):
+            texts["title"][code] = _("Voting card")
+            texts["code"][code] = _("Code")
+            texts["howto"][code] = _("Scan the QR code or type the code at %(address)s",
+                                     address=address)
+    return texts
+
+
+def group_names() -> dict[str, dict[str, str]]:
+    """Voter group names in both languages, for the printed cards."""
+    names: dict[str, dict[str, str]] = {}
+    for code in ("pl", "en"):
+        with force_locale(code):
+            for group, label in (("jury", _("Jury")), ("audience", _("Audience"))):
+                names.setdefault(group, {})[code] = label
+    return names
+
+
+@bp.get("/cards")
+def list_cards() -> Any:
+    """The card desk: issue cards, see who has not voted yet, revoke and re-issue."""
+    gala = gala_or_setup()
+    return render_cards(gala, _issue_form(gala))
+
+
+@bp.post("/cards")
+def issue_cards() -> Any:
+    """Issue a batch of cards; answer with their printable sheet or their CSV."""
+    gala = gala_or_setup()
+    form = _issue_form(gala)
+    if not form.validate_on_submit():
+        return render_cards(gala, form, 422)
+    try:
+        issued = cards.issue_cards(
+            actor(), gala.id, form.group.data, card_keys(current_app.config),
+            count=form.count.data, labels=form.label_lines(),
+            recused_profile_ids=form.recuse_profiles.data or [],
+            recused_units=form.recuse_units.data or [], batch=form.batch_id())
+    except VotingError as error:
+        for field, reason in error.errors.items():
+            target = {"label": form.labels, "recuse": form.recuse_profiles}.get(field) or getattr(
+                form, field, form.count)
+            target.errors = [*list(target.errors or []), str(reason)]
+        flash(error.message, "error")
+        form.new_batch()  # nothing was issued: the corrected form is a new batch
+        return render_cards(gala, form, error.status)
+    if request.form.get("output") == "csv":
+        return _download(cards.cards_csv(issued), _cards_filename(gala, issued),
+                         "text/csv; charset=utf-8")
+    return render_printout(gala, issued)
+
+
+def _cards_filename(gala: Gala, issued: list[cards.IssuedCard]) -> str:
+    stamp = utcnow().astimezone(GALA_TIMEZONE).strftime("%Y%m%d-%H%M%S")
+    return f"cards-{gala.year}-{issued[0].group}-{stamp}.csv"
+
+
+@bp.post("/cards/csv")
+def download_cards_csv() -> Response:
+    """The CSV of the cards on a printable sheet, sent back by that sheet's button.
+
+    The codes are never stored, so the sheet posts them back to be turned into a file; they
+    are checked for shape and not kept.
+    """
+    gala = gala_or_setup()
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    issued = cards.cards_from_form(request.form, current_app.config["PUBLIC_BASE_URL"])
+    if not issued:
+        abort(400)
+    return _download(cards.cards_csv(issued), _cards_filename(gala, issued),
+                     "text/csv; charset=utf-8")
+
+
+def posted_card() -> Token:
+    """The card of the current gala that a card button posted (its number in the form)."""
+    form = CardActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return get_in_gala(Token, form.card.data)
+
+
+@bp.post("/cards/revoke")
+def revoke_card() -> Any:
+    """Revoke an unused card (a lost sheet)."""
+    card = posted_card()
+    cards.revoke_card(actor(), card.id)
+    flash(_("Card No. %(number)d is revoked: it can no longer vote.", number=card.id), "success")
+    return redirect(safe_next(url_for("admin.list_cards")))
+
+
+@bp.post("/cards/reissue")
+def reissue_card() -> Any:
+    """Revoke an unused card and print its replacement (same group, label and recusals)."""
+    card = posted_card()
+    issued = cards.reissue_card(actor(), card.id, card_keys(current_app.config))
+    return render_printout(gala_or_setup(), [issued], replaced=card.id)
 
 
 # --- Audit trail ---------------------------------------------------------------------------
