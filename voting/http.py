@@ -139,8 +139,10 @@ def too_many_attempts_message(error: HTTPException) -> str:
 def refuse_oversized_body() -> None:
     """Answer 413 before anything else looks at the request, the failure limit included.
 
-    A declared Content-Length is checked as is; a chunked body (no length) is read up to the
-    cap here, which is what the view would have done anyway.
+    A declared Content-Length is checked as is. A chunked body (no length) is read up to the
+    cap here, as the view would have; werkzeug cuts such a body at the cap without a word, so
+    one byte more is asked for, which werkzeug answers with a 413 once the cap is reached (a
+    chunked body of exactly the cap is refused: the stream cannot tell it from a longer one).
     """
     limit = request.max_content_length
     if limit is None:
@@ -150,6 +152,7 @@ def refuse_oversized_body() -> None:
             raise RequestEntityTooLarge()
     elif "chunked" in request.headers.get("Transfer-Encoding", "").lower():
         request.get_data(cache=True)
+        request.stream.read(1)
 
 
 BUSY_SQLSTATES = {"40001", "40P01", "55P03", "57014"}  # serialization, deadlock, lock, timeout

@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from .ballots import voting_is_open
 from .extensions import db
 from .models import VOTER_GROUPS, Gala, Token
+from .window import voting_phase
 
 
 def turnout(gala: Gala) -> dict[str, Any]:
@@ -33,16 +33,12 @@ def turnout(gala: Gala) -> dict[str, Any]:
             "cast": sum(g["cast"] for g in groups.values()), "groups": groups}
 
 
-def voting_phase(gala: Gala, now: dt.datetime | None = None) -> str:
-    """"draft", "open" or "closed" as a voter meets it: once the closing time has passed,
-    an open vote is closed, whatever the stored state still says."""
-    if voting_is_open(gala, now):
-        return "open"
-    return "draft" if gala.voting_state == "draft" else "closed"
-
-
 def voting_window(gala: Gala, now: dt.datetime | None = None) -> dict[str, Any]:
-    """`{"state": phase, "closes_at": ISO 8601 UTC or None}`, as `GET /api/v1/gala` shows it."""
+    """`{"state": phase, "closes_at": ISO 8601 UTC or None}`, as `GET /api/v1/gala` shows it.
+
+    The phase is the one voters meet (`window.voting_phase`): once the closing time has
+    passed, an open vote is closed, whatever the stored state still says.
+    """
     closes_at = gala.closes_at
     return {"state": voting_phase(gala, now),
             "closes_at": closes_at.astimezone(dt.UTC).isoformat(timespec="seconds")
