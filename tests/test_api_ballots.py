@@ -563,11 +563,7 @@ def test_openapi_document_describes_every_api_route_and_nothing_else(app, client
     base = document["servers"][0]["url"]
     routes = {re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)[len(base):]: rule.methods
               for rule in app.url_map.iter_rules() if rule.rule.startswith(base + "/")}
-    described = set(document["paths"])
-    # Another part of issue 3 adds GET /receipts; it is described already.
-    pending = {"/receipts"} - set(routes)
-    assert set(routes) <= described
-    assert described - set(routes) == pending
+    assert set(routes) == set(document["paths"])
     for path, methods in routes.items():
         assert {m.lower() for m in methods} - {"head", "options"} == set(document["paths"][path])
 
@@ -710,7 +706,25 @@ def test_openapi_schemas_match_real_answers(app, client, small_gala, monkeypatch
     check_documented(document, "/ballots", "post", limited)
 
 
-def test_openapi_gala_and_turnout_404s_are_documented(client):
+def test_openapi_gala_turnout_and_receipts_404s_are_documented(client):
     document = served_document(client)
-    check_documented(document, "/gala", "get", client.get("/api/v1/gala"))
-    check_documented(document, "/turnout", "get", client.get("/api/v1/turnout"))
+    for path in ("/gala", "/turnout", "/receipts"):
+        response = client.get(f"/api/v1{path}")
+        assert response.status_code == 404
+        check_documented(document, path, "get", response)
+
+
+def test_openapi_receipts_are_documented_before_and_after_publication(app, client, gala):
+    document = served_document(client)
+    card = issue(app, gala["gala"], "audience")
+    assert vote(client, card.code, {}).status_code == 201
+    with app.app_context():
+        services.close_voting(ACTOR, gala["gala"])
+    before = client.get("/api/v1/receipts")
+    assert before.status_code == 404
+    check_documented(document, "/receipts", "get", before)
+    with app.app_context():
+        services.publish_receipts(ACTOR, gala["gala"])
+    after = client.get("/api/v1/receipts")
+    assert after.status_code == 200
+    check_documented(document, "/receipts", "get", after)

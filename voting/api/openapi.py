@@ -260,10 +260,15 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "Receipts": {
-        "type": "object", "required": ["receipts"],
-        "properties": {"receipts": {"type": "array", "items": {"type": "string"},
-                                    "description": "Every counted ballot's receipt, in "
-                                                   "alphabetical order; never with choices."}},
+        "type": "object", "required": ["receipts", "published_at"],
+        "properties": {
+            "receipts": {"type": "array", "items": {"type": "string"},
+                         "description": "Every counted ballot's receipt, in alphabetical "
+                                        "order; never with choices."},
+            "published_at": {"type": "string", "format": "date-time",
+                             "description": "When the organizers published the list, ISO "
+                                            "8601 in UTC."},
+        },
     },
 }
 
@@ -370,9 +375,11 @@ DOCUMENT: dict[str, Any] = {
                 "parameters": [LANG],
                 "responses": {
                     "200": _json("Receipts", "The published list.",
-                                 {"receipts": ["2B7Q-K9MD-4HTA", "7QK2-M9XD-4HTA"]}),
+                                 {"receipts": ["2B7Q-K9MD-4HTA", "7QK2-M9XD-4HTA"],
+                                  "published_at": "2026-11-28T21:05:00+00:00"}),
                     "404": _json("Error", "No gala, or its receipts are not published (yet).",
-                                 _error("not_found", "The receipts are not published yet.")),
+                                 _error("not_found", "The list of receipts is not "
+                                        "published yet.")),
                 },
             },
         },
