@@ -450,3 +450,49 @@ def test_a_card_of_another_gala_is_not_found(client, logged_in, app, voted):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Token).where(
             Token.revoked_at.is_not(None))) == 1  # only Jan, from the fixture
+
+
+# --- in a real browser ------------------------------------------------------------------------
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "browser"
+MM = 96 / 25.4  # CSS pixels per millimetre
+
+
+@pytest.mark.slow
+def test_browser_issues_and_prints_cards_on_a4_sheets(browser, live_server, organizer):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="pl-PL")
+    page = context.new_page()
+    elsewhere = []
+    page.on("request", lambda request: None if request.url.startswith(live_server)
+            else elsewhere.append(request.url))
+    page.goto(live_server + "/admin/login")
+    page.fill("#email", organizer["email"])
+    page.fill("#password", organizer["password"])
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server + "/admin/")
+    page.goto(live_server + "/admin/cards")
+    page.fill("#labels", "\n".join(["Anna Nowak", "Jan Kowalski-Wiśniewski",
+                                    "Prof. Małgorzata Brzęczyszczykiewicz-Żółtowska",
+                                    "Ewa", "Piotr", "Zofia", "Marek", "Kasia", "Tomasz"]))
+    page.click("button[value=print]")
+    page.wait_for_selector(".vcard")
+    assert page.locator(".sheet").count() == 2 and page.locator(".vcard").count() == 9
+
+    page.emulate_media(media="print")
+    sheet = page.locator(".sheet").first.bounding_box()
+    assert abs(sheet["width"] - 210 * MM) < 1 and abs(sheet["height"] - 297 * MM) < 2
+    card = page.locator(".vcard").first.bounding_box()
+    assert abs(card["width"] - 105 * MM) < 1 and abs(card["height"] - 297 / 4 * MM) < 1
+    qr = page.locator(".vcard .qr").first.bounding_box()
+    assert 30 * MM < qr["width"] < 40 * MM  # a QR code a phone reads from arm's length
+    code = page.locator(".vcard__code").first.bounding_box()
+    assert code["x"] + code["width"] <= card["x"] + card["width"]  # the code fits its card
+    assert page.locator(".printout__intro").is_hidden()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "cards-print.png"), full_page=True)
+    pdf = page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
+    (ARTIFACTS / "cards.pdf").write_bytes(pdf)
+    assert pdf.startswith(b"%PDF")
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 2
+    assert elsewhere == []
+    context.close()

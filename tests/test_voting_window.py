@@ -304,7 +304,7 @@ def test_a_passed_closing_time_counts_as_closed_everywhere(client, logged_in, ap
 
 def test_cli_status_shows_the_phase_closing_time_and_cards(app, runner, small_gala):
     assert runner.invoke(args=["voting", "status"]).output == "Gala Złotych Lajków 2026: draft\n"
-    closes = utcnow() + dt.timedelta(minutes=25, seconds=40)
+    closes = utcnow() + dt.timedelta(minutes=25, seconds=10)
     with app.app_context():
         keys = card_keys(app.config)
         cards.issue_cards("test", small_gala["gala"], "jury", keys, labels=["Anna", "Jan"])

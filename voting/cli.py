@@ -181,7 +181,7 @@ def _local(moment) -> str:  # noqa: ANN001
 
 
 def _minutes(delta) -> str:  # noqa: ANN001
-    minutes = max(int(delta.total_seconds() // 60), 0)
+    minutes = max(round(delta.total_seconds() / 60), 0)
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
