@@ -126,6 +126,11 @@ def create_app(config: Any = None) -> Flask:
     csrf.exempt(api_bp)
     http.init_app(app)
 
+    @app.get("/healthz")
+    def show_health() -> tuple[str, int, dict[str, str]]:
+        """Liveness for load balancers, test servers and benchmarks: no database, no session."""
+        return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
     from .cli import register_cli
 
     register_cli(app)

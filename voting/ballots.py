@@ -15,11 +15,11 @@ from typing import Any
 
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, update
+from sqlalchemy import ARRAY, Integer, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import tokens
-from .cards import CardKeys, find_card
+from .cards import CardKeys
 from .database import write_transaction
 from .errors import (
     BusyError,
@@ -30,8 +30,18 @@ from .errors import (
     VotingNotOpenError,
 )
 from .extensions import db
-from .models import Ballot, BallotChoice, Category, Gala, Token, utcnow
-from .queries import categories_with_nominees
+from .models import (
+    Ballot,
+    BallotChoice,
+    Category,
+    CategoryGroup,
+    Gala,
+    Nomination,
+    Profile,
+    Token,
+    TokenRecusal,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 CAST_ATTEMPTS = 4
@@ -182,24 +192,187 @@ class CastBallot:
     receipt: str
 
 
+@dataclass(frozen=True)
+class GalaRules:
+    """What a gala's ballots are checked against: its categories' rules, and which profile
+    each nominee is (for recusal by profile). Frozen from the first opening of the vote."""
+
+    categories: list[CategoryRules]
+    profile_of: Mapping[int, int]  # nominee (nomination) id -> profile id
+
+
+# Rules of galas whose vote has opened, by (gala id, first opening): from that moment a
+# category's nominees, method and groups never change, so each worker reads them once.
+# A draft gala is never cached. Bounded: a process only ever serves a gala or two.
+_RULES_CACHE: dict[tuple[int, dt.datetime], GalaRules] = {}
+_RULES_CACHE_SIZE = 8
+
+_token = Token.__table__
+_recusal = TokenRecusal.__table__
+_gala = Gala.__table__
+_category = Category.__table__
+_category_group = CategoryGroup.__table__
+_nomination = Nomination.__table__
+_profile = Profile.__table__
+_ballot = Ballot.__table__
+_choice = BallotChoice.__table__
+
+
+def _load_rules(gala_id: int) -> GalaRules:
+    connection = db.session.connection()
+    categories = connection.execute(
+        select(_category.c.id, _category.c.slug, _category.c.method, _category.c.places,
+               _category.c.score_min, _category.c.score_max, _category.c.max_choices)
+        .where(_category.c.gala_id == gala_id)
+        .order_by(_category.c.position, _category.c.id)).all()
+    groups: dict[int, set[str]] = {row.id: set() for row in categories}
+    for category_id, group in connection.execute(
+            select(_category_group.c.category_id, _category_group.c.group)
+            .join(_category, _category.c.id == _category_group.c.category_id)
+            .where(_category.c.gala_id == gala_id)):
+        groups[category_id].add(group)
+    nominees: dict[int, set[int]] = {row.id: set() for row in categories}
+    profile_of: dict[int, int] = {}
+    for nomination_id, category_id, profile_id in connection.execute(
+            select(_nomination.c.id, _nomination.c.category_id, _nomination.c.profile_id)
+            .join(_category, _category.c.id == _nomination.c.category_id)
+            .where(_category.c.gala_id == gala_id)):
+        nominees[category_id].add(nomination_id)
+        profile_of[nomination_id] = profile_id
+    rules = [CategoryRules(id=row.id, slug=row.slug, method=row.method,
+                           groups=frozenset(groups[row.id]), nominees=frozenset(nominees[row.id]),
+                           places=row.places, score_min=row.score_min, score_max=row.score_max,
+                           max_choices=row.max_choices)
+             for row in categories]
+    return GalaRules(categories=rules, profile_of=profile_of)
+
+
+def gala_rules(gala: Gala) -> GalaRules:
+    """The rules ballots of this gala are checked against; cached once the vote has opened."""
+    if gala.first_opened_at is None:
+        return _load_rules(gala.id)
+    key = (gala.id, gala.first_opened_at)
+    rules = _RULES_CACHE.get(key)
+    if rules is None:
+        rules = _load_rules(gala.id)
+        if len(_RULES_CACHE) >= _RULES_CACHE_SIZE:
+            _RULES_CACHE.clear()
+        _RULES_CACHE[key] = rules
+    return rules
+
+
+@dataclass(frozen=True)
+class CardState:
+    """What casting needs to know of a card (the same attributes `usable_card` reads)."""
+
+    id: int
+    group: str
+    used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    recused_profiles: frozenset[int]
+    recused_units: frozenset[str]
+
+
+# The statements of the cast path are built once: building a statement costs more than
+# running it from SQLAlchemy's compiled cache.
+_CARD = (select(_token.c.id, _token.c.group, _token.c.used_at, _token.c.revoked_at,
+                _recusal.c.profile_id, _recusal.c.unit_name)
+         .select_from(_token.outerjoin(_recusal, _recusal.c.token_id == _token.c.id)))
+_CARD_BY_CODE = _CARD.where(_token.c.code_digest == bindparam("digest"),
+                            _token.c.gala_id == bindparam("gala_id"))
+_CARD_BY_TOKEN = _CARD.where(_token.c.token_digest == bindparam("digest"),
+                             _token.c.gala_id == bindparam("gala_id"))
+_CARD_BY_ID = _CARD.where(_token.c.id == bindparam("card_id"),
+                          _token.c.gala_id == bindparam("gala_id"))
+_NOW = bindparam("now", type_=_token.c.used_at.type)
+# The claim: unused, not revoked, and the gala's window open (not closed by hand, its
+# closing time not passed), all checked by the database in the update itself. (Its
+# parameters may not share a name with a column of the table it updates.)
+_CLAIM = (update(_token)
+          .where(_token.c.id == bindparam("claim_card"), _token.c.used_at.is_(None),
+                 _token.c.revoked_at.is_(None),
+                 exists().where(_gala.c.id == bindparam("claim_gala"),
+                                _gala.c.voting_state == "open",
+                                or_(_gala.c.closes_at.is_(None), _gala.c.closes_at > _NOW)))
+          .values(used_at=_NOW))
+_CARD_NOW = select(_token.c.used_at, _token.c.revoked_at).where(
+    _token.c.id == bindparam("card_id"))
+_INSERT_BALLOT = insert(_ballot)
+_INSERT_CHOICES = insert(_choice)
+# PostgreSQL takes a ballot's choices as arrays in one statement: a row per choice, sent
+# apart, costs the driver more than the database's whole work on them.
+_CHOICE_ARRAYS = func.unnest(
+    *(bindparam(name, type_=ARRAY(Integer)) for name in ("categories", "nominees", "places",
+                                                        "scores"))
+).table_valued("category_id", "nomination_id", "place", "score").render_derived()
+_INSERT_CHOICE_ARRAYS = insert(_choice).from_select(
+    ["ballot_id", "category_id", "nomination_id", "place", "score"],
+    select(bindparam("ballot", type_=_choice.c.ballot_id.type), _CHOICE_ARRAYS.c.category_id,
+           _CHOICE_ARRAYS.c.nomination_id, _CHOICE_ARRAYS.c.place, _CHOICE_ARRAYS.c.score))
+
+
+def _card_state(statement: Any, params: dict[str, Any]) -> CardState | None:
+    """One card with its recusals, in one lean query (no ORM objects)."""
+    rows = db.session.connection().execute(statement, params).all()
+    if not rows:
+        return None
+    first = rows[0]
+    return CardState(id=first.id, group=first.group, used_at=first.used_at,
+                     revoked_at=first.revoked_at,
+                     recused_profiles=frozenset(r.profile_id for r in rows
+                                                if r.profile_id is not None),
+                     recused_units=frozenset(r.unit_name.casefold() for r in rows
+                                             if r.unit_name))
+
+
+def _card_by_credential(gala_id: int, credential: Any, keys: CardKeys) -> CardState | None:
+    """The card behind a QR token or a typed short code, as `cards.find_card` finds it."""
+    if not isinstance(credential, str):
+        return None
+    try:
+        if tokens.looks_like_code(credential):
+            statement = _CARD_BY_CODE
+            digest = tokens.code_digest(credential, keys.hash_key)
+        else:
+            statement = _CARD_BY_TOKEN
+            digest = tokens.token_digest(credential, gala_id, keys.signing_keys, keys.hash_key)
+    except tokens.CardSecretError:
+        return None
+    return _card_state(statement, {"digest": digest, "gala_id": gala_id})
+
+
+def _recused(gala_id: int, rules: GalaRules, card: CardState) -> frozenset[int]:
+    """The nominee ids this card may not vote for (see `recused_nominations`)."""
+    recused = {nominee for nominee, profile in rules.profile_of.items()
+               if profile in card.recused_profiles}
+    if card.recused_units:
+        # Unit names may still be corrected after opening: read them now, never from a cache.
+        recused.update(nominee for nominee, unit in db.session.connection().execute(
+            select(_nomination.c.id, _profile.c.unit_name)
+            .join(_profile, _profile.c.id == _nomination.c.profile_id)
+            .where(_profile.c.gala_id == gala_id))
+            if unit.casefold() in card.recused_units and nominee in rules.profile_of)
+    return frozenset(recused)
+
+
 def cast_ballot(gala: Gala, credential: str, votes: Any, keys: CardKeys) -> CastBallot:
     """Claim the card behind a QR token or short code and store its ballot, exactly once.
 
-    The card is claimed by a conditional update (`used_at IS NULL`, row count checked) in the
-    same transaction that inserts the ballot; the ballot carries no reference to the card and
-    no time. Raises CardUnknownError (401), VotingNotOpenError (423), CardUsedError (409),
-    MalformedBallotError (422), ChoiceNotAllowedError (403), BusyError (503, card unused).
+    The card is claimed by a conditional update (`used_at IS NULL`, not revoked, the gala's
+    window open, row count checked) in the same transaction that inserts the ballot; the
+    ballot carries no reference to the card and no time. Raises CardUnknownError (401),
+    VotingNotOpenError (423), CardUsedError (409), MalformedBallotError (422),
+    ChoiceNotAllowedError (403), BusyError (503, card unused).
     """
-    return _cast(gala, find_card(gala.id, credential, keys), votes)
+    return _cast(gala, _card_by_credential(gala.id, credential, keys), votes)
 
 
 def cast_ballot_for_card(gala: Gala, card_id: int, votes: Any) -> CastBallot:
     """The same as `cast_ballot`, for a card already identified (the ballot page's session)."""
-    card = db.session.get(Token, card_id)
-    return _cast(gala, card if card is not None and card.gala_id == gala.id else None, votes)
+    return _cast(gala, _card_state(_CARD_BY_ID, {"card_id": card_id, "gala_id": gala.id}), votes)
 
 
-def usable_card(gala: Gala, card: Token | None) -> Token:
+def usable_card(gala: Gala, card: Any) -> Any:
     """The card, if it may vote now; otherwise the reason it may not, in the API's order."""
     if card is None or card.revoked_at is not None:
         raise CardUnknownError(str(_l("This card code is not valid.")))
@@ -210,15 +383,14 @@ def usable_card(gala: Gala, card: Token | None) -> Token:
     return card
 
 
-def _cast(gala: Gala, card: Token | None, votes: Any) -> CastBallot:
+def _cast(gala: Gala, card: CardState | None, votes: Any) -> CastBallot:
     card = usable_card(gala, card)
-    categories = categories_with_nominees(gala)
-    marks = check_votes(rules_of(categories), card.group,
-                        recused_nominations(card, categories), votes)
-    card_id, group = card.id, card.group
+    rules = gala_rules(gala)
+    marks = check_votes(rules.categories, card.group, _recused(gala.id, rules, card), votes)
+    gala_id = gala.id
     for attempt in range(1, CAST_ATTEMPTS + 1):
         try:
-            return _claim_and_store(gala.id, card_id, group, marks)
+            return _claim_and_store(gala_id, card.id, card.group, marks)
         except (OperationalError, IntegrityError) as error:
             # A lock held too long, a serialization failure or (astronomically) a receipt
             # collision: nothing was stored and the card is still unused, so try again.
@@ -227,28 +399,31 @@ def _cast(gala: Gala, card: Token | None, votes: Any) -> CastBallot:
 
 
 def _claim_and_store(gala_id: int, card_id: int, group: str, marks: list[Mark]) -> CastBallot:
+    # serialize=False: no advisory lock on PostgreSQL; the conditional update is the guard.
     with write_transaction(serialize=False) as session:
-        claimed = session.execute(
-            update(Token)
-            .where(Token.id == card_id, Token.used_at.is_(None), Token.revoked_at.is_(None),
-                   exists().where(Gala.id == gala_id, Gala.voting_state == "open"))
-            .values(used_at=utcnow())
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        connection = session.connection()
+        claimed = connection.execute(_CLAIM, {"claim_card": card_id, "claim_gala": gala_id,
+                                              "now": utcnow()}).rowcount
         if claimed != 1:
-            card = session.get(Token, card_id)
-            session.refresh(card)
+            card = connection.execute(_CARD_NOW, {"card_id": card_id}).one()
             if card.used_at is not None:
                 raise CardUsedError(used_message(card), card.used_at)
             if card.revoked_at is not None:
                 raise CardUnknownError(str(_l("This card code is not valid.")))
             raise VotingNotOpenError(str(_l("Voting is not open.")))
-        receipt = tokens.new_receipt()
-        session.add(Ballot(id=uuid.uuid4().hex, gala_id=gala_id, group=group, receipt=receipt,
-                           choices=[BallotChoice(category_id=m.category_id,
-                                                 nomination_id=m.nomination_id, place=m.place,
-                                                 score=m.score) for m in marks]))
-        session.flush()
+        ballot_id, receipt = uuid.uuid4().hex, tokens.new_receipt()
+        connection.execute(_INSERT_BALLOT, {"id": ballot_id, "gala_id": gala_id,
+                                            "group": group, "receipt": receipt})
+        if marks and connection.dialect.name == "postgresql":
+            connection.execute(_INSERT_CHOICE_ARRAYS, {
+                "ballot": ballot_id, "categories": [m.category_id for m in marks],
+                "nominees": [m.nomination_id for m in marks],
+                "places": [m.place for m in marks], "scores": [m.score for m in marks]})
+        elif marks:
+            connection.execute(_INSERT_CHOICES, [
+                {"ballot_id": ballot_id, "category_id": m.category_id,
+                 "nomination_id": m.nomination_id, "place": m.place, "score": m.score}
+                for m in marks])
     return CastBallot(receipt=receipt)
 
 
@@ -257,5 +432,5 @@ def card_keys(config: Mapping[str, Any]) -> CardKeys:
                     public_base_url=config["PUBLIC_BASE_URL"])
 
 
-__all__ = ["CastBallot", "CategoryRules", "Mark", "cast_ballot", "cast_ballot_for_card",
-           "check_votes", "usable_card"]
+__all__ = ["CastBallot", "CategoryRules", "GalaRules", "Mark", "cast_ballot",
+           "cast_ballot_for_card", "check_votes", "gala_rules", "usable_card"]

@@ -55,8 +55,12 @@ def write_transaction(serialize: bool = True) -> Iterator[Session]:
     lock up front, waiting up to the busy timeout); on PostgreSQL it takes a transaction-level
     advisory lock first. Nested calls join the outer transaction.
 
-    `serialize=False` skips that lock on PostgreSQL, for a write whose correctness rests on
-    its own conditional update (casting a ballot), so ballots do not queue behind each other.
+    `serialize=False` is for a write whose correctness rests on its own conditional update
+    (casting a ballot), with no check on objects loaded before it: on PostgreSQL it skips the
+    lock, so ballots do not queue behind each other, and it carries on in the request's
+    transaction instead of ending it (READ COMMITTED: every statement, the conditional update
+    included, sees the latest committed rows), which saves a commit, a new connection from
+    the pool and its ping. SQLite still ends the read transaction, to begin IMMEDIATE.
     """
     session = db.session
     if session.info.get("in_write_transaction"):
@@ -64,7 +68,8 @@ def write_transaction(serialize: bool = True) -> Iterator[Session]:
         return
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("changes were made outside a write transaction")
-    session.commit()
+    if serialize or session.get_bind().dialect.name != "postgresql":
+        session.commit()
     token = _begin_immediate.set(True)
     try:
         connection = session.connection()

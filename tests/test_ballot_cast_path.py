@@ -1,0 +1,215 @@
+"""The fast cast path: the rules cache (only once voting opened), the window checked inside
+the claim itself, recusals read fresh, every mark stored as sent, no writers' lock taken."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator
+
+import pytest
+from conftest import demo_document
+from flask import Flask
+from sqlalchemy import create_engine, select, text, update
+
+from voting import ballots, cards, services, transfer
+from voting.ballots import card_keys, cast_ballot, gala_rules
+from voting.errors import (
+    CardUnknownError,
+    ChoiceNotAllowedError,
+    MalformedBallotError,
+    VotingNotOpenError,
+)
+from voting.extensions import db
+from voting.models import Ballot, BallotChoice, Gala, Nomination, Token, utcnow
+
+ACTOR = "jury.chair@example.com"
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[Flask]:
+    with app.app_context():
+        ballots._RULES_CACHE.clear()
+        yield app
+        ballots._RULES_CACHE.clear()
+
+
+@pytest.fixture
+def keys(ctx: Flask) -> cards.CardKeys:
+    return card_keys(ctx.config)
+
+
+def nominee(category_id: int, profile_id: int) -> int:
+    return db.session.scalar(select(Nomination.id).where(
+        Nomination.category_id == category_id, Nomination.profile_id == profile_id))
+
+
+def gala_of(ids: dict[str, int]) -> Gala:
+    return db.session.get(Gala, ids["gala"])
+
+
+def set_gala_behind_the_apps_back(gala_id: int, **values: object) -> None:
+    """Change the gala in the database only: a request that loaded it earlier keeps the old
+    values in memory, as one does when the organizer closes the vote meanwhile."""
+    with db.engine.begin() as connection:
+        connection.execute(update(Gala).where(Gala.id == gala_id).values(**values))
+
+
+def test_rules_of_a_draft_gala_are_read_every_time_and_never_cached(ctx, small_gala):
+    gala = gala_of(small_gala)
+    before = gala_rules(gala)
+    services.nominate(ACTOR, small_gala["single"], small_gala["gdansk"])
+    after = gala_rules(gala_of(small_gala))
+    single = {rule.slug: rule for rule in after.categories}["tiktok-roku"]
+    assert len(single.nominees) == 3
+    assert before is not after
+    assert ballots._RULES_CACHE == {}
+
+
+def test_rules_are_cached_once_voting_opened_by_gala_and_first_opening(ctx, small_gala):
+    services.open_voting(ACTOR, small_gala["gala"])
+    gala = gala_of(small_gala)
+    rules = gala_rules(gala)
+    assert gala_rules(gala_of(small_gala)) is rules
+    assert list(ballots._RULES_CACHE) == [(gala.id, gala.first_opened_at)]
+    assert [(r.slug, r.method, r.groups) for r in rules.categories] == [
+        ("tiktok-roku", "single", frozenset({"audience"})),
+        ("wideo-w-metropolii", "ranked", frozenset({"jury"}))]
+    assert rules.profile_of[nominee(small_gala["single"], small_gala["lodz"])] == \
+        small_gala["lodz"]
+    # Another gala that reuses the id (a database rebuilt) opened at another moment: the
+    # old entry is not taken for it.
+    stranger = Gala(id=gala.id, first_opened_at=gala.first_opened_at + dt.timedelta(seconds=1))
+    assert gala_rules(stranger) is not rules
+
+
+def test_cast_ballot_refused_when_the_vote_closed_after_the_gala_was_loaded(
+        ctx, small_gala, keys):
+    services.open_voting(ACTOR, small_gala["gala"])
+    card = cards.issue_cards(ACTOR, small_gala["gala"], "audience", keys, count=2)
+    choice = {"tiktok-roku": nominee(small_gala["single"], small_gala["lodz"])}
+    for values in ({"voting_state": "closed", "closed_at": utcnow()},
+                   {"closes_at": utcnow() - dt.timedelta(seconds=1)}):
+        gala = gala_of(small_gala)
+        assert gala.voting_state == "open"
+        set_gala_behind_the_apps_back(gala.id, **values)
+        with pytest.raises(VotingNotOpenError):
+            cast_ballot(gala, card.pop().code, choice, keys)
+        set_gala_behind_the_apps_back(gala.id, voting_state="open", closes_at=None)
+        db.session.commit()  # a fresh snapshot and fresh objects, like the next request
+    assert db.session.scalars(select(Ballot)).all() == []
+    assert db.session.scalars(select(Token.used_at)).all() == [None, None]
+
+
+def test_cast_ballot_a_unit_recusal_follows_a_unit_name_corrected_after_opening(
+        ctx, small_gala, keys):
+    services.open_voting(ACTOR, small_gala["gala"])
+    card = cards.issue_cards(ACTOR, small_gala["gala"], "jury", keys, count=1,
+                             recused_units=["Gmina Miasto Gdańsk"])[0]
+    gdansk = nominee(small_gala["ranked"], small_gala["gdansk"])
+    gala_rules(gala_of(small_gala))  # cached before the correction
+    services.update_profile(ACTOR, small_gala["gdansk"], {
+        "name": "Gdańsk", "unit_name": "Gmina Miasto Gdańsk", "unit_type": "miasto",
+        "voivodeship": "pomorskie", "platform": "youtube",
+        "url": "https://www.youtube.com/@gdansk"})
+    with pytest.raises(ChoiceNotAllowedError):
+        cast_ballot(gala_of(small_gala), card.code, {"wideo-w-metropolii": [gdansk]}, keys)
+    assert db.session.scalars(select(Token.used_at)).one() is None
+
+
+def test_cast_ballot_credential_that_is_not_text_is_an_unknown_card(ctx, small_gala, keys):
+    services.open_voting(ACTOR, small_gala["gala"])
+    for credential in (None, 12345, ["ABCDE-FGHJK"], {"code": "x"}):
+        with pytest.raises(CardUnknownError):
+            cast_ballot(gala_of(small_gala), credential, {}, keys)
+
+
+def test_cast_ballot_stores_every_mark_of_every_method_as_sent(ctx, keys):
+    """Places, scores and plain choices, on SQLite row by row and on PostgreSQL as arrays."""
+    document = demo_document()
+    for category in document["categories"]:  # the whole demo gala open to the jury
+        category["weights"] = {"jury": 100}
+    demo_gala = transfer.import_gala(ACTOR, document).id
+    services.open_voting(ACTOR, demo_gala)
+    gala = db.session.get(Gala, demo_gala)
+    rules = {rule.slug: rule for rule in gala_rules(gala).categories}
+    votes, expected = {}, set()
+    for slug, rule in rules.items():
+        ids = sorted(rule.nominees)
+        if rule.method == "single":
+            votes[slug] = ids[0]
+            expected.add((rule.id, ids[0], None, None))
+        elif rule.method in ("ranked", "irv"):
+            votes[slug] = ids[:2][::-1]
+            expected |= {(rule.id, ids[1], 1, None), (rule.id, ids[0], 2, None)}
+        elif rule.method == "score":
+            votes[slug] = {str(ids[0]): rule.score_max, str(ids[1]): rule.score_min}
+            expected |= {(rule.id, ids[0], None, rule.score_max),
+                         (rule.id, ids[1], None, rule.score_min)}
+        else:
+            votes[slug] = ids[:2]
+            expected |= {(rule.id, ids[0], None, None), (rule.id, ids[1], None, None)}
+    assert {rule.method for rule in rules.values()} == {"single", "ranked", "irv", "score",
+                                                        "approval"}
+    card = cards.issue_cards(ACTOR, demo_gala, "jury", keys, count=1)[0]
+    receipt = cast_ballot(gala, card.url.rsplit("/v/", 1)[1], votes, keys).receipt
+    ballot = db.session.scalars(select(Ballot)).one()
+    assert (ballot.receipt, ballot.group, ballot.gala_id) == (receipt, "jury", demo_gala)
+    assert {(c.category_id, c.nomination_id, c.place, c.score)
+            for c in db.session.scalars(select(BallotChoice))} == expected
+
+
+def test_cast_ballot_an_empty_ballot_is_stored_without_choices(ctx, small_gala, keys):
+    services.open_voting(ACTOR, small_gala["gala"])
+    card = cards.issue_cards(ACTOR, small_gala["gala"], "audience", keys, count=1)[0]
+    cast_ballot(gala_of(small_gala), card.code, {"tiktok-roku": None}, keys)
+    assert len(db.session.scalars(select(Ballot)).all()) == 1
+    assert db.session.scalars(select(BallotChoice)).all() == []
+
+
+def test_cast_ballot_malformed_against_the_cached_rules(ctx, small_gala, keys):
+    services.open_voting(ACTOR, small_gala["gala"])
+    card = cards.issue_cards(ACTOR, small_gala["gala"], "jury", keys, count=1)[0]
+    wroclaw = nominee(small_gala["ranked"], small_gala["wroclaw"])
+    for _ in range(2):  # the second time from the cache
+        with pytest.raises(MalformedBallotError):
+            cast_ballot(gala_of(small_gala), card.code,
+                        {"wideo-w-metropolii": [wroclaw, wroclaw]}, keys)
+    assert db.session.scalars(select(Token.used_at)).one() is None
+
+
+def test_cast_ballot_does_not_wait_for_the_writers_lock_on_postgresql(
+        ctx, small_gala, keys, database_template):
+    """Ballots rest on their own conditional update: an organizer's long write holding the
+    writers' advisory lock must not hold up the hall's ballots."""
+    if database_template["kind"] != "postgresql":
+        pytest.skip("the writers' advisory lock exists on PostgreSQL only")
+    from voting.database import _WRITE_LOCK_KEY
+
+    services.open_voting(ACTOR, small_gala["gala"])
+    card = cards.issue_cards(ACTOR, small_gala["gala"], "audience", keys, count=1)[0]
+    choice = {"tiktok-roku": nominee(small_gala["single"], small_gala["lodz"])}
+    other = create_engine(database_template["uri"])
+    try:
+        with other.begin() as connection:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                               {"key": _WRITE_LOCK_KEY})
+            done = threading.Event()
+            result: list[object] = []
+
+            def vote() -> None:
+                with ctx.app_context():
+                    try:
+                        result.append(cast_ballot(gala_of(small_gala), card.code, choice,
+                                                  keys))
+                    finally:
+                        db.session.remove()
+                        done.set()
+
+            voter = threading.Thread(target=vote)
+            voter.start()
+            assert done.wait(timeout=10), "the ballot waited for the writers' lock"
+            voter.join(timeout=10)
+        assert len(result) == 1 and result[0].receipt
+    finally:
+        other.dispose()
