@@ -218,7 +218,7 @@ def test_the_printable_sheets_csv_button_sends_back_the_same_csv(
 @pytest.mark.parametrize(("fields", "field", "message"), [
     ({}, "count", "Between 1 and 2000 cards at a time."),
     ({"count": "0"}, "count", None),
-    ({"count": "2001"}, "count", "Between 1 and 2000 cards at a time."),
+    ({"count": "2001", "output": "csv"}, "count", "Between 1 and 2000 cards at a time."),
     ({"count": "zwei"}, "count", None),
     ({"count": "3", "labels": "Anna\nJan"}, "count",
      "Give either a number of cards or their labels."),
@@ -238,6 +238,19 @@ def test_issue_bad_input_shows_the_field_error_and_issues_nothing(
         assert error == message
     assert stored(app) == []
     assert "cards.issue" not in audit_actions(app)
+
+
+def test_a_printout_holds_at_most_400_cards_a_csv_more(client, logged_in, app, small_gala):
+    response = issue(client, group="audience", count="401")
+    assert response.status_code == 422
+    assert field_error(html_of(response), "count") == (
+        "At most 400 cards on one printout: issue them in smaller batches, or as CSV.")
+    labels = "\n".join(f"Osoba {n}" for n in range(401))
+    assert field_error(html_of(issue(client, labels=labels)), "labels")
+    assert stored(app) == []
+    rows = csv_rows(issue(client, output="csv", group="audience", count="401").get_data(
+        as_text=True))
+    assert len(rows) == 402 and len(stored(app)) == 401
 
 
 def test_a_recused_profile_of_another_gala_is_refused(client, logged_in, app, small_gala):

@@ -218,6 +218,17 @@ class IssueCardsForm(FlaskForm):
     def label_lines(self) -> list[str]:
         return [line.strip() for line in (self.labels.data or "").splitlines() if line.strip()]
 
+    def fits_a_printout(self, most: int) -> bool:
+        """False (with the reason on the field) for more cards than one printout holds."""
+        lines = self.label_lines()
+        if len(lines) <= most and (lines or (self.count.data or 0) <= most):
+            return True
+        field = self.labels if lines else self.count
+        field.errors = [*list(field.errors or []), str(_l(
+            "At most %(max)d cards on one printout: issue them in smaller batches, or as CSV.",
+            max=most))]
+        return False
+
 
 class CardActionForm(FlaskForm):
     """A button on one card of the list: the card's number travels in the form."""
