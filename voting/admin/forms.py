@@ -196,7 +196,8 @@ class IssueCardsForm(FlaskForm):
     batch = HiddenField()
     group = SelectField(_l("Voter group"), choices=GROUP_CHOICES)
     count = IntegerField(_l("Number of cards"), validators=[Optional(), NumberRange(min=1)],
-                         description=_l("For unlabelled cards (e.g. the audience)."))
+                         description=_l("For unlabelled cards (e.g. the audience): up to 400 on "
+                                        "one printout, 2000 as CSV."))
     labels = TextAreaField(_l("Or one label per line"), validators=[Optional()],
                            description=_l("E.g. the jurors' names: one card per line."))
     recuse_profiles = CheckboxListField(_l("These cards may not vote for these profiles"),
