@@ -286,7 +286,7 @@ def test_a_passed_closing_time_counts_as_closed_everywhere(client, logged_in, ap
             cards.reissue_card("test", card.number, keys)
         with pytest.raises(ValidationError):
             services.schedule_close("test", gala.id, in_minutes(30))
-        with pytest.raises(ConflictError, match="closed"):
+        with pytest.raises(ConflictError):
             services.close_voting("test", gala.id)
         # The next change of the window writes the close down, at the scheduled time.
         services.publish_receipts("test", gala.id)
@@ -376,4 +376,5 @@ def test_cli_status_after_the_closing_time_passed(app, runner, small_gala):
     assert lines == ["Gala Złotych Lajków 2026: closed",
                      f"Closed at: {clock} (Europe/Warsaw) (as scheduled)"]
     closing = runner.invoke(args=["voting", "close"])
-    assert closing.exit_code == 1 and "already closed" in closing.stderr
+    assert closing.exit_code == 1 and closing.stderr.startswith("Error: ")
+    assert gala_of(app, small_gala["gala"]).closed_at is None  # refused: nothing written
