@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from html import unescape
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.support import Translations
@@ -228,14 +230,18 @@ def test_api_gala_falls_back_to_polish_when_a_category_has_no_english_name(
 
 
 def test_api_gala_shows_the_voting_state_and_closing_time(client, small_gala, app):
+    # A closing time must lie ahead: tomorrow at 21:30, Warsaw time.
+    warsaw = ZoneInfo("Europe/Warsaw")
+    tomorrow = (dt.datetime.now(warsaw) + dt.timedelta(days=1)).date()
+    closes = dt.datetime.combine(tomorrow, dt.time(21, 30), tzinfo=warsaw)
     with app.app_context():
         services.update_gala("test", small_gala["gala"], {
             "name": "Gala Złotych Lajków 2026", "date": "2026-11-28", "venue": "Warszawa",
-            "closes_at": "2026-11-28T21:30"})
+            "closes_at": f"{tomorrow.isoformat()}T21:30"})
         services.open_voting("test", small_gala["gala"])
     gala = client.get("/api/v1/gala").get_json()["gala"]
     assert gala["voting"] == "open"
-    assert gala["closes_at"] == "2026-11-28T20:30:00+00:00"  # 21:30 in Warsaw, in UTC
+    assert gala["closes_at"] == closes.astimezone(dt.UTC).isoformat()  # in UTC
 
 
 def test_api_gala_refuses_other_methods_as_json(client, small_gala):
