@@ -13,9 +13,10 @@ from flask import Flask
 from sqlalchemy import create_engine, select, text, update
 
 from voting import ballots, cards, services, transfer
-from voting.ballots import card_keys, cast_ballot, gala_rules
+from voting.ballots import Mark, card_keys, cast_ballot, gala_rules
 from voting.errors import (
     CardUnknownError,
+    CardUsedError,
     ChoiceNotAllowedError,
     MalformedBallotError,
     VotingNotOpenError,
@@ -213,3 +214,18 @@ def test_cast_ballot_does_not_wait_for_the_writers_lock_on_postgresql(
         assert len(result) == 1 and result[0].receipt
     finally:
         other.dispose()
+
+
+def test_claim_and_store_a_card_already_claimed_stores_nothing_more(ctx, small_gala, keys):
+    """The second claim of one card (as when two requests passed the first check together)
+    updates no row, so no ballot row and no choice rows follow it, on either database."""
+    services.open_voting(ACTOR, small_gala["gala"])
+    cards.issue_cards(ACTOR, small_gala["gala"], "jury", keys, count=1)
+    card_id = db.session.scalars(select(Token.id)).one()
+    marks = [Mark(small_gala["ranked"], nominee(small_gala["ranked"], small_gala["gdansk"]), 1),
+             Mark(small_gala["ranked"], nominee(small_gala["ranked"], small_gala["wroclaw"]), 2)]
+    first = ballots._claim_and_store(small_gala["gala"], card_id, "jury", marks)
+    with pytest.raises(CardUsedError):
+        ballots._claim_and_store(small_gala["gala"], card_id, "jury", marks)
+    assert db.session.scalars(select(Ballot.receipt)).all() == [first.receipt]
+    assert len(db.session.scalars(select(BallotChoice)).all()) == 2

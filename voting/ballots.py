@@ -15,7 +15,18 @@ from typing import Any
 
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ARRAY, Integer, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import tokens
@@ -299,16 +310,32 @@ _CARD_NOW = select(_token.c.used_at, _token.c.revoked_at).where(
     _token.c.id == bindparam("card_id"))
 _INSERT_BALLOT = insert(_ballot)
 _INSERT_CHOICES = insert(_choice)
-# PostgreSQL takes a ballot's choices as arrays in one statement: a row per choice, sent
-# apart, costs the driver more than the database's whole work on them.
+
+# On PostgreSQL the claim and the ballot are one statement, one round trip: the ballot row
+# is inserted only from the row the claim updated (none when the card was taken), and its
+# choices go in as arrays (a row per choice, sent apart, costs the driver more than the
+# database's whole work on them). All of it commits together or not at all.
+_CLAIMED = _CLAIM.returning(_token.c.id).cte("claimed")
+_STORED = (insert(_ballot)
+           .from_select(["id", "gala_id", "group", "receipt"],
+                        select(*(bindparam(name, type_=column.type) for name, column in (
+                            ("ballot", _ballot.c.id), ("ballot_gala", _ballot.c.gala_id),
+                            ("ballot_group", _ballot.c.group),
+                            ("ballot_receipt", _ballot.c.receipt)))).select_from(_CLAIMED))
+           .returning(_ballot.c.id).cte("stored"))
 _CHOICE_ARRAYS = func.unnest(
     *(bindparam(name, type_=ARRAY(Integer)) for name in ("categories", "nominees", "places",
                                                         "scores"))
 ).table_valued("category_id", "nomination_id", "place", "score").render_derived()
-_INSERT_CHOICE_ARRAYS = insert(_choice).from_select(
-    ["ballot_id", "category_id", "nomination_id", "place", "score"],
-    select(bindparam("ballot", type_=_choice.c.ballot_id.type), _CHOICE_ARRAYS.c.category_id,
-           _CHOICE_ARRAYS.c.nomination_id, _CHOICE_ARRAYS.c.place, _CHOICE_ARRAYS.c.score))
+_CHOSEN = (insert(_choice)
+           .from_select(["ballot_id", "category_id", "nomination_id", "place", "score"],
+                        select(_STORED.c.id, _CHOICE_ARRAYS.c.category_id,
+                               _CHOICE_ARRAYS.c.nomination_id, _CHOICE_ARRAYS.c.place,
+                               _CHOICE_ARRAYS.c.score)
+                        .select_from(_STORED).join(_CHOICE_ARRAYS, true()))
+           .cte("chosen"))
+# PostgreSQL runs every data-modifying part of a WITH once, to completion, read or not.
+_CLAIM_AND_STORE = select(func.count()).select_from(_STORED).add_cte(_CLAIMED, _CHOSEN)
 
 
 def _card_state(statement: Any, params: dict[str, Any]) -> CardState | None:
@@ -399,31 +426,36 @@ def _cast(gala: Gala, card: CardState | None, votes: Any) -> CastBallot:
 
 
 def _claim_and_store(gala_id: int, card_id: int, group: str, marks: list[Mark]) -> CastBallot:
+    ballot_id, receipt = uuid.uuid4().hex, tokens.new_receipt()
+    claim = {"claim_card": card_id, "claim_gala": gala_id, "now": utcnow()}
     # serialize=False: no advisory lock on PostgreSQL; the conditional update is the guard.
     with write_transaction(serialize=False) as session:
         connection = session.connection()
-        claimed = connection.execute(_CLAIM, {"claim_card": card_id, "claim_gala": gala_id,
-                                              "now": utcnow()}).rowcount
+        if connection.dialect.name == "postgresql":
+            claimed = connection.execute(_CLAIM_AND_STORE, {
+                **claim, "ballot": ballot_id, "ballot_gala": gala_id, "ballot_group": group,
+                "ballot_receipt": receipt, "categories": [m.category_id for m in marks],
+                "nominees": [m.nomination_id for m in marks],
+                "places": [m.place for m in marks], "scores": [m.score for m in marks],
+            }).scalar_one()
+        else:
+            claimed = connection.execute(_CLAIM, claim).rowcount
+            if claimed == 1:
+                connection.execute(_INSERT_BALLOT, {"id": ballot_id, "gala_id": gala_id,
+                                                    "group": group, "receipt": receipt})
+                if marks:
+                    connection.execute(_INSERT_CHOICES, [
+                        {"ballot_id": ballot_id, "category_id": m.category_id,
+                         "nomination_id": m.nomination_id, "place": m.place, "score": m.score}
+                        for m in marks])
         if claimed != 1:
+            # Nothing was stored; say why, in the API's order (the transaction rolls back).
             card = connection.execute(_CARD_NOW, {"card_id": card_id}).one()
             if card.used_at is not None:
                 raise CardUsedError(used_message(card), card.used_at)
             if card.revoked_at is not None:
                 raise CardUnknownError(str(_l("This card code is not valid.")))
             raise VotingNotOpenError(str(_l("Voting is not open.")))
-        ballot_id, receipt = uuid.uuid4().hex, tokens.new_receipt()
-        connection.execute(_INSERT_BALLOT, {"id": ballot_id, "gala_id": gala_id,
-                                            "group": group, "receipt": receipt})
-        if marks and connection.dialect.name == "postgresql":
-            connection.execute(_INSERT_CHOICE_ARRAYS, {
-                "ballot": ballot_id, "categories": [m.category_id for m in marks],
-                "nominees": [m.nomination_id for m in marks],
-                "places": [m.place for m in marks], "scores": [m.score for m in marks]})
-        elif marks:
-            connection.execute(_INSERT_CHOICES, [
-                {"ballot_id": ballot_id, "category_id": m.category_id,
-                 "nomination_id": m.nomination_id, "place": m.place, "score": m.score}
-                for m in marks])
     return CastBallot(receipt=receipt)
 
 
