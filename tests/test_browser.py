@@ -48,6 +48,9 @@ class Visit:
         return self.page
 
     def shot(self, name: str) -> None:
+        # Nothing may push the page sideways, least of all on a phone.
+        width = self.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= self.page.viewport_size["width"], f"{name}: the page is {width}px wide"
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
@@ -123,4 +126,26 @@ def test_browser_nominees_on_a_projector_in_polish_then_english(browser, live_se
     visit.shot("projector-nominees-en")
     visit.go("/display/")
     visit.shot("projector-display-before-voting")
+    visit.close()
+
+
+def test_browser_card_desk_on_a_phone(browser, live_server, organizer):
+    visit = Visit(browser, live_server, PHONE, "pl-PL")
+    visit.page.on("dialog", lambda dialog: dialog.accept())
+    page = visit.go("/admin/login")
+    page.fill("#email", organizer["email"])
+    page.fill("#password", organizer["password"])
+    page.click("main button[type=submit]")
+    page.get_by_role("button", name="Otwórz głosowanie").click()
+    assert "otwarte" in page.locator(".state").inner_text()
+    visit.shot("phone-dashboard-voting-open")
+
+    page = visit.go("/admin/cards")
+    visit.shot("phone-card-desk")
+    page.fill("#labels", "Anna Nowak\nJan Kowalski")
+    page.get_by_role("button", name="Wydaj i drukuj").click()
+    assert page.locator("article.vcard").count() == 2
+    page = visit.go("/admin/cards")
+    assert page.get_by_text("Anna Nowak").first.is_visible()
+    visit.shot("phone-card-desk-with-cards")
     visit.close()
