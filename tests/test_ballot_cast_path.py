@@ -1,19 +1,24 @@
 """The fast cast path: the rules cache (only once voting opened), the window checked inside
-the claim itself, recusals read fresh, every mark stored as sent, no writers' lock taken."""
+the claim itself, recusals read fresh, every mark stored as sent, no writers' lock taken; on
+SQLite, a writer waiting for the write lock takes it soon after it comes free."""
 
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
-from conftest import demo_document
+from conftest import PG_URL, demo_document
 from flask import Flask
 from sqlalchemy import create_engine, select, text, update
+from sqlalchemy.exc import OperationalError
 
-from voting import ballots, cards, services, transfer
+from voting import ballots, cards, create_app, services, transfer
 from voting.ballots import Mark, card_keys, cast_ballot, gala_rules
+from voting.database import write_transaction
 from voting.errors import (
     CardUnknownError,
     CardUsedError,
@@ -229,3 +234,60 @@ def test_claim_and_store_a_card_already_claimed_stores_nothing_more(ctx, small_g
         ballots._claim_and_store(small_gala["gala"], card_id, "jury", marks)
     assert db.session.scalars(select(Ballot.receipt)).all() == [first.receipt]
     assert len(db.session.scalars(select(BallotChoice)).all()) == 2
+
+
+# --- SQLite: the write lock -------------------------------------------------------------------
+
+
+def hold_write_lock(database_uri: str) -> sqlite3.Connection:
+    """Another connection that holds SQLite's write lock until it commits or rolls back."""
+    holder = sqlite3.connect(database_uri.removeprefix("sqlite:///"), isolation_level=None,
+                             check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    return holder
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite's write lock; the run is on PostgreSQL")
+def test_sqlite_writer_takes_the_lock_soon_after_it_comes_free(ctx, database_uri):
+    holder = hold_write_lock(database_uri)
+    released: list[float] = []
+
+    def release() -> None:
+        holder.rollback()
+        released.append(time.monotonic())
+
+    timer = threading.Timer(0.24, release)
+    timer.start()
+    try:
+        with write_transaction() as session:
+            session.execute(text("SELECT 1"))
+            taken = time.monotonic()
+    finally:
+        timer.join(timeout=10)
+        holder.close()
+    # SQLite's own wait would have slept until 328 ms (pauses of 1, 2, 5 ... 50, 100 ms).
+    assert 0 <= taken - released[0] < 0.05
+    assert sqlite_pragma("busy_timeout") == ctx.config["SQLITE_BUSY_TIMEOUT_MS"]
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite's write lock; the run is on PostgreSQL")
+def test_sqlite_writer_gives_up_after_the_busy_timeout(app_config, database_uri):
+    app = create_app({**app_config, "SQLITE_BUSY_TIMEOUT_MS": 200})
+    holder = hold_write_lock(database_uri)
+    try:
+        with app.app_context():
+            started = time.monotonic()
+            with pytest.raises(OperationalError, match="database is locked"), \
+                    write_transaction():
+                pass
+            assert 0.19 < time.monotonic() - started < 3
+            db.session.rollback()
+            assert sqlite_pragma("busy_timeout") == 200
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        holder.close()
+
+
+def sqlite_pragma(name: str) -> object:
+    return db.session.connection().exec_driver_sql(f"PRAGMA {name}").scalar()
