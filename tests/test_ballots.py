@@ -298,3 +298,50 @@ def test_rules_follow_the_categories(open_gala):
     assert [(r.slug, r.method, r.groups, r.places) for r in rules] == [
         ("tiktok-roku", "single", frozenset({"audience"}), None),
         ("wideo-w-metropolii", "ranked", frozenset({"jury"}), 2)]
+
+
+@pytest.mark.parametrize("desk", ["revoke", "reissue"])
+def test_a_card_revoked_while_it_votes_ends_either_used_or_revoked_never_both(
+        app, open_gala, monkeypatch, desk):
+    """The desk checks the card and writes `revoked_at`; a ballot claiming the same card in
+    that moment must wait for it (and is then refused), never slip in between."""
+    from voting import cards as cards_module
+    from voting.models import utcnow as real_utcnow
+
+    with app.app_context():
+        keys = card_keys(app.config)
+        code = cards.issue_cards(ACTOR, open_gala["gala"], "audience", keys, count=1)[0].code
+        card_id = db.session.scalar(select(Token.id))
+        db.session.remove()
+    outcomes: list[Any] = []
+
+    def vote() -> None:
+        with app.app_context():
+            try:
+                outcomes.append(cast_ballot(db.session.get(Gala, open_gala["gala"]), code, {},
+                                            keys))
+            except CardUnknownError as error:
+                outcomes.append(error)
+            finally:
+                db.session.remove()
+
+    voter = threading.Thread(target=vote)
+
+    def desk_clock():  # noqa: ANN202 -- the desk has checked the card: now a phone votes
+        if not voter.is_alive() and not outcomes:
+            voter.start()
+            voter.join(timeout=0.5)  # the ballot gets as far as it can before the desk writes
+        return real_utcnow()
+
+    monkeypatch.setattr(cards_module, "utcnow", desk_clock)
+    with app.app_context():
+        if desk == "revoke":
+            cards.revoke_card(ACTOR, card_id)
+        else:
+            cards.reissue_card(ACTOR, card_id, keys)
+    voter.join(timeout=30)
+    with app.app_context():
+        card = db.session.get(Token, card_id)
+        assert card.revoked_at is not None and card.used_at is None
+        assert ballots() == 0
+    assert len(outcomes) == 1 and isinstance(outcomes[0], CardUnknownError)

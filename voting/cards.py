@@ -138,13 +138,22 @@ def find_card(gala_id: int, credential: str, keys: CardKeys) -> Token | None:
     return db.session.scalar(select(Token).where(column == digest, Token.gala_id == gala_id))
 
 
+def _locked_card(card_id: int) -> Token:
+    """The card, locked against a ballot claiming it meanwhile: ballots take no advisory lock,
+    so on PostgreSQL the row lock makes a revocation and a claim of one card wait for each
+    other, and whichever comes second sees the first (SQLite's write lock does this anyway)."""
+    card = db.session.scalar(select(Token).where(Token.id == card_id).with_for_update()
+                             .execution_options(populate_existing=True))
+    if card is None:
+        raise NotFoundError(str(_l("This item no longer exists.")))
+    return card
+
+
 def revoke_card(actor: str, card_id: int) -> Token:
     """Revoke an unused card (a lost sheet): it can no longer vote. Raises ConflictError when
     the card has already voted (its ballot stays counted)."""
     with write_transaction():
-        card = db.session.get(Token, card_id)
-        if card is None:
-            raise NotFoundError(str(_l("This item no longer exists.")))
+        card = _locked_card(card_id)
         if card.used_at is not None:
             raise ConflictError(str(_l("This card has already voted; its ballot stays counted.")))
         if card.revoked_at is None:
@@ -162,9 +171,7 @@ def reissue_card(actor: str, card_id: int, keys: CardKeys) -> IssuedCard:
     one replacement, not two) or voting is closed.
     """
     with write_transaction() as session:
-        card = db.session.get(Token, card_id)
-        if card is None:
-            raise NotFoundError(str(_l("This item no longer exists.")))
+        card = _locked_card(card_id)
         gala = _open_for_cards(db.session.get(Gala, card.gala_id))
         if card.used_at is not None:
             raise ConflictError(str(_l("This card has already voted; its ballot stays counted.")))
