@@ -305,6 +305,11 @@ def test_api_ballot_422_names_each_offending_category(app, client, scored):
         ({scored["score_slug"]: {str(lodz_score): 2.5}}, scored["score_slug"]),
         ({scored["approval_slug"]: [gdansk_approval, lodz_approval]},
          scored["approval_slug"]),                                              # over the max
+        ({scored["score_slug"]: {str(lodz_score): 3, f"0{lodz_score}": 4}},
+         scored["score_slug"]),                                  # one nominee scored twice
+        ({scored["score_slug"]: {"²": 3}}, scored["score_slug"]),   # not an ASCII digit
+        ({"tiktok-roku": "²"}, "tiktok-roku"),
+        ({"wideo-w-metropolii": ["٣"]}, "wideo-w-metropolii"),
     ]
     for votes, field in cases:
         body = assert_error(vote(client, card.code, votes), 422, "invalid_ballot")

@@ -413,3 +413,64 @@ def test_the_ballot_speaks_english_on_request(app, client, open_demo):
     html = page(client)
     assert "Your ballot" in html and "Review my ballot" in html
     assert "Video in a big city" in html
+
+
+def test_choices_and_receipts_are_never_cached(app, client, open_demo):
+    client.get(f"/v/{token_of(issue(app, open_demo))}")
+    assert client.get("/ballot").headers["Cache-Control"] == "no-store"
+    fields, _ = full_ballot(app)
+    review = client.post("/ballot/review", data={"csrf_token": form_token(client), **fields})
+    assert review.headers["Cache-Control"] == "no-store"
+    html = review.get_data(as_text=True)
+    client.post("/ballot/cast", data={**fields, "csrf_token": csrf_of(html)})
+    assert client.get("/ballot/done").headers["Cache-Control"] == "no-store"
+
+
+def test_an_unexpected_error_on_a_card_link_never_logs_the_link(app, client, open_demo,
+                                                                 monkeypatch, caplog):
+    from voting.ballot import views
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(views, "find_card", broken)
+    app.config["PROPAGATE_UNEXPECTED"] = False
+    token = token_of(issue(app, open_demo))
+    assert client.get(f"/v/{token}").status_code == 500
+    assert "disk on fire" in caplog.text  # the error is logged...
+    assert token not in caplog.text       # ...but not the card's secret
+
+
+@pytest.mark.parametrize("value", ["²", "--5", "٣", "1e3", " 7 7"])
+def test_odd_digits_in_a_score_are_a_clear_error_not_a_crash(app, client, open_demo, value):
+    client.get(f"/v/{token_of(issue(app, open_demo))}")
+    scored = nominees(app, "wideo-w-mniejszym-miescie")[0]
+    for step in ("/ballot/review", "/ballot/cast"):
+        response = client.post(step, data={"csrf_token": form_token(client),
+                                           f"wideo-w-mniejszym-miescie.{scored}": value})
+        assert response.status_code == 422, step
+        assert "liczby całkowite" in response.get_data(as_text=True)
+    assert count_ballots(app) == 0
+
+
+@pytest.mark.parametrize("field", ["storytelling-gminy", "wideo-w-metropolii.1",
+                                   "urzad-marszalkowski-w-social-mediach.1"])
+def test_odd_digits_for_a_nominee_are_a_clear_error_not_a_crash(app, client, open_demo, field):
+    client.get(f"/v/{token_of(issue(app, open_demo))}")
+    for value in ("²", "¹", "٣"):
+        response = client.post("/ballot/cast", data={"csrf_token": form_token(client),
+                                                     field: value})
+        assert response.status_code == 422, value
+    assert count_ballots(app) == 0
+
+
+def test_a_score_forced_onto_a_recused_nominee_is_refused(app, client, open_demo):
+    scored = nominees(app, "wideo-w-mniejszym-miescie")
+    with app.app_context():
+        unit = db.session.get(Nomination, scored[0]).profile.unit_name
+    client.get(f"/v/{token_of(issue(app, open_demo, labels=['Juror'], recused_units=[unit]))}")
+    response = client.post("/ballot/cast", data={
+        "csrf_token": form_token(client), f"wideo-w-mniejszym-miescie.{scored[0]}": "5",
+        f"wideo-w-mniejszym-miescie.{scored[1]}": "4"})
+    assert response.status_code == 403
+    assert count_ballots(app) == 0

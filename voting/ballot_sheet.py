@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import random
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,11 +102,13 @@ def sections_for(card: Token, categories: Iterable[Category], secret: str) -> li
     return sections
 
 
+WHOLE_NUMBER = re.compile(r"-?[0-9]{1,9}")
+
+
 def _whole_number(text: str) -> int | None:
+    # ASCII digits only: str.isdigit() also says yes to "²", which int() refuses.
     text = text.strip()
-    if text.lstrip("-").isdigit() and len(text) < 12:
-        return int(text)
-    return None
+    return int(text) if WHOLE_NUMBER.fullmatch(text) else None
 
 
 def read_form(sections: list[Section], form: Mapping[str, Any]) -> tuple[dict[str, Any],
@@ -139,7 +142,8 @@ def read_form(sections: list[Section], form: Mapping[str, Any]) -> tuple[dict[st
             votes[slug] = places
         elif method == "score":
             scores: dict[str, Any] = {}
-            for nominee in section.choosable:
+            # Recused nominees too: a score forced onto one is refused, not silently dropped.
+            for nominee in section.nominees:
                 text = (form.get(f"{slug}.{nominee.id}") or "").strip()
                 if not text:
                     continue

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -94,12 +95,16 @@ def rules_of(categories: Iterable[Category]) -> list[CategoryRules]:
             for c in categories]
 
 
+NOMINEE_ID = re.compile(r"[0-9]{1,18}")
+
+
 def _nominee_id(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    # ASCII digits only: str.isdigit() also says yes to "²" (which int() refuses) and "٣".
+    if isinstance(value, str) and NOMINEE_ID.fullmatch(value.strip()):
         return int(value.strip())
     return None
 
@@ -140,6 +145,8 @@ def _marks_for(rule: CategoryRules, choice: Any) -> tuple[list[Mark], Any | None
                 return [], _l("Scores go from %(low)d to %(high)d.", low=rule.score_min,
                               high=rule.score_max)
             marks.append(Mark(rule.id, nominee, score=value))
+        if len({mark.nomination_id for mark in marks}) != len(marks):
+            return [], _l("A nominee appears twice.")  # "7" and "07" are one nominee
         return marks, None
     return [], _l("Unknown voting method.")
 

@@ -230,7 +230,8 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        if request.path.startswith("/admin"):
+        if request.path.startswith(("/admin", "/ballot")):
+            # Choices and receipts must not linger in a shared phone's or kiosk's cache.
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
@@ -280,5 +281,7 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         if app.debug or (app.testing and app.config.get("PROPAGATE_UNEXPECTED", True)):
             raise error
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        # The route, never the path: a card's link carries its secret.
+        rule = request.url_rule.rule if request.url_rule else "(no route)"
+        log.exception("unhandled error on %s %s", request.method, rule)
         return error_response(500)
