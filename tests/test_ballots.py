@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from voting import cards, services
 from voting.ballots import CategoryRules, Mark, card_keys, cast_ballot, check_votes
@@ -345,3 +345,75 @@ def test_a_card_revoked_while_it_votes_ends_either_used_or_revoked_never_both(
         assert card.revoked_at is not None and card.used_at is None
         assert ballots() == 0
     assert len(outcomes) == 1 and isinstance(outcomes[0], CardUnknownError)
+
+
+def box(app: Flask) -> set[tuple[Any, ...]]:
+    """Every ballot with its choices, as a set (the order is not part of the box)."""
+    with app.app_context():
+        return {(b.id, b.group, b.receipt,
+                 tuple(sorted((c.category_id, c.nomination_id, c.place or 0, c.score or 0)
+                              for c in b.choices)))
+                for b in db.session.scalars(select(Ballot))}
+
+
+def test_closing_rewrites_the_ballot_box_in_a_random_order_and_loses_nothing(app, open_gala):
+    from voting import window
+
+    with app.app_context():
+        keys = card_keys(app.config)
+        issued = cards.issue_cards(ACTOR, open_gala["gala"], "jury", keys, count=12)
+        ranked = [nominee(open_gala["ranked"], open_gala[p]) for p in ("wroclaw", "gdansk")]
+        for number, card in enumerate(issued):
+            cast_ballot(gala_of(open_gala), card.code,
+                        {"wideo-w-metropolii": ranked if number % 2 else ranked[::-1]}, keys)
+        before = box(app)
+        token_xmins = None
+        if db.session.get_bind().dialect.name == "postgresql":
+            token_xmins = set(db.session.scalars(text("SELECT xmin::text FROM token "
+                                                      "WHERE used_at IS NOT NULL")))
+            assert len(set(db.session.scalars(text("SELECT xmin::text FROM ballot")))) == 12
+        window.close_voting(ACTOR, open_gala["gala"])
+        assert box(app) == before and len(before) == 12
+        if token_xmins is not None:
+            # One writing transaction for the whole box, and not any card's.
+            ballot_xmins = set(db.session.scalars(text("SELECT xmin::text FROM ballot")))
+            choice_xmins = set(db.session.scalars(text("SELECT xmin::text FROM ballot_choice")))
+            assert len(ballot_xmins) == 1 and ballot_xmins == choice_xmins
+            assert not ballot_xmins & token_xmins
+
+
+def test_closing_waits_for_a_ballot_being_stored(app, open_gala, monkeypatch):
+    """A ballot whose card was claimed just before the close is in the box when the close
+    commits (on PostgreSQL the close waits for it; on SQLite the write lock orders them)."""
+    import contextlib
+
+    from voting import ballots as ballots_module
+    from voting import window
+
+    with app.app_context():
+        keys = card_keys(app.config)
+        code = cards.issue_cards(ACTOR, open_gala["gala"], "audience", keys, count=1)[0].code
+        db.session.remove()
+    seen: list[int] = []
+    original = ballots_module.write_transaction
+
+    @contextlib.contextmanager
+    def claim_then_close(serialize: bool = True):  # noqa: ANN202
+        with original(serialize) as session:
+            yield session
+
+            def close() -> None:
+                with app.app_context():
+                    window.close_voting(ACTOR, open_gala["gala"])
+                    seen.append(db.session.scalar(select(func.count()).select_from(Ballot)))
+                    db.session.remove()
+
+            closer = threading.Thread(target=close)
+            closer.start()
+            closer.join(timeout=0.5)  # the close gets as far as it can before the ballot commits
+        closer.join(timeout=30)
+
+    monkeypatch.setattr(ballots_module, "write_transaction", claim_then_close)
+    with app.app_context():
+        cast_ballot(gala_of(open_gala), code, {}, keys)
+    assert seen == [1]  # the closing transaction saw the ballot

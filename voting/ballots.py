@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import secrets
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -477,3 +478,40 @@ def card_keys(config: Mapping[str, Any]) -> CardKeys:
 
 __all__ = ["CastBallot", "CategoryRules", "GalaRules", "Mark", "cast_ballot",
            "cast_ballot_for_card", "check_votes", "gala_rules", "usable_card"]
+
+
+def close_the_ballot_box(gala_id: int) -> int:
+    """Inside the transaction that closes a gala's vote: wait for ballots being stored, then
+    rewrite the gala's ballots in a random order. Returns how many ballots there are.
+
+    On PostgreSQL a ballot row carries the id of the transaction that wrote it, which is also
+    the one that claimed its card, and rows sit in the order they were written: both would
+    let whoever can read the tables link a ballot to its card. Rewritten in one transaction,
+    every ballot carries the closing transaction's id and lies in a random place. (The old
+    row versions stay on disk until the table is vacuumed: see the README.) The share lock
+    also makes the close wait for claims in flight and hold back new ones until it commits,
+    so no ballot lands after the close. SQLite's write lock does both already, and its
+    ballot tables are ordered by their random ids; the rewrite is the same there.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("LOCK TABLE token IN SHARE MODE")
+    ballots = connection.execute(
+        select(_ballot.c.id, _ballot.c.gala_id, _ballot.c.group, _ballot.c.receipt)
+        .where(_ballot.c.gala_id == gala_id)).mappings().all()
+    if not ballots:
+        return 0
+    ids = [row["id"] for row in ballots]
+    choices: dict[str, list[Mapping[str, Any]]] = {ballot_id: [] for ballot_id in ids}
+    for row in connection.execute(select(_choice).where(_choice.c.ballot_id.in_(ids)))\
+            .mappings():
+        choices[row["ballot_id"]].append(dict(row))
+    connection.execute(_choice.delete().where(_choice.c.ballot_id.in_(ids)))
+    connection.execute(_ballot.delete().where(_ballot.c.gala_id == gala_id))
+    shuffled = [dict(row) for row in ballots]
+    secrets.SystemRandom().shuffle(shuffled)
+    connection.execute(_INSERT_BALLOT, shuffled)
+    rows = [choice for ballot in shuffled for choice in choices[ballot["id"]]]
+    if rows:
+        connection.execute(_INSERT_CHOICES, rows)
+    return len(shuffled)

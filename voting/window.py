@@ -78,10 +78,18 @@ def settle(actor: str, gala: Gala, now: dt.datetime | None = None) -> None:
     `closed_at` = the scheduled time) the next time anyone changes the window.
     """
     if gala.voting_state == OPEN and voting_phase(gala, now) == CLOSED:
+        _close_the_ballot_box(gala.id)
         gala.voting_state = CLOSED
         gala.closed_at = gala.closes_at
         audit.record(actor, "voting.close", gala_id=gala.id, subject=gala.name,
                      details={"scheduled": True, "at": gala.closes_at})
+
+
+def _close_the_ballot_box(gala_id: int) -> None:
+    # Imported here: ballots needs cards, which reach back to this module through services.
+    from .ballots import close_the_ballot_box
+
+    close_the_ballot_box(gala_id)
 
 
 KEEP = object()  # open_voting's default: keep the closing time the gala already has
@@ -131,6 +139,7 @@ def close_voting(actor: str, gala_id: int) -> Gala:
                                        when=_when(gala.closed_at or utcnow()))))
         if gala.voting_state != OPEN:
             raise ConflictError(str(_l("Voting is not open.")))
+        _close_the_ballot_box(gala.id)
         gala.voting_state = CLOSED
         gala.closed_at = utcnow()
         audit.record(actor, "voting.close", gala_id=gala.id, subject=gala.name)
