@@ -378,3 +378,34 @@ def test_cli_status_after_the_closing_time_passed(app, runner, small_gala):
     closing = runner.invoke(args=["voting", "close"])
     assert closing.exit_code == 1 and closing.stderr.startswith("Error: ")
     assert gala_of(app, small_gala["gala"]).closed_at is None  # refused: nothing written
+
+
+def test_while_a_vote_is_open_its_gala_stays_current(app, client):
+    """A new edition created (or switched to) mid-evening must not turn the hall's cards into
+    unknown ones: the gala with the open vote stays current, and no second vote opens."""
+    from voting.queries import current_gala
+
+    with app.app_context():
+        tonight = services.create_gala("test", {"name": "Gala 2026", "date": "2026-11-28"})
+        category = services.create_category("test", tonight.id, {
+            "name_pl": "TikTok roku", "method": "single", "weights": {"audience": 100}})
+        for handle in ("lodz", "gdansk"):
+            profile = services.create_profile("test", tonight.id, {
+                "name": handle, "unit_name": f"Miasto {handle}", "unit_type": "miasto",
+                "platform": "tiktok", "url": f"https://www.tiktok.com/@{handle}"})
+            services.nominate("test", category.id, profile.id)
+        services.open_voting("test", tonight.id)
+        code = cards.issue_cards("test", tonight.id, "audience",
+                                        card_keys(app.config), count=1)[0].code
+        next_year = services.create_gala("test", {"name": "Gala 2027",
+                                                           "date": "2027-11-27"})
+        assert current_gala().id == tonight.id
+        with pytest.raises(ConflictError):
+            services.switch_gala("test", next_year.id)
+        with pytest.raises(ConflictError):
+            services.open_voting("test", next_year.id)
+        assert current_gala().id == tonight.id
+        assert cast_ballot(current_gala(), code, {}, card_keys(app.config)).receipt
+        services.close_voting("test", tonight.id)
+        services.switch_gala("test", next_year.id)  # once closed, the desk moves on
+        assert current_gala().id == next_year.id

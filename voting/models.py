@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    case,
     select,
 )
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
@@ -134,12 +135,17 @@ class Gala(db.Model):
 
     @classmethod
     def current(cls) -> Gala | None:
-        picked = db.session.scalars(
-            select(cls).where(cls.current_since.is_not(None))
-            .order_by(cls.current_since.desc(), cls.id.desc()).limit(1)
-        ).first()
-        return picked or db.session.scalars(
-            select(cls).order_by(cls.year.desc()).limit(1)).first()
+        """The gala whose vote is open (there is at most one); else the edition an organizer
+        last picked; else the newest year. One query: every ballot asks it."""
+        return db.session.scalars(_CURRENT_GALA).first()
+
+
+_CURRENT_GALA = (
+    select(Gala)
+    .order_by(case((Gala.voting_state == "open", 0), else_=1),
+              Gala.current_since.desc().nulls_last(), Gala.year.desc(), Gala.id.desc())
+    .limit(1)
+)
 
 
 class Category(db.Model):

@@ -47,6 +47,7 @@ from .window import (  # noqa: F401
     close_voting,
     open_voting,
     publish_receipts,
+    refuse_while_another_vote_is_open,
     schedule_close,
 )
 
@@ -116,6 +117,7 @@ def switch_gala(actor: str, gala_id: int) -> Gala:
     """Make another edition the current one (for the admin and the public pages)."""
     with write_transaction():
         gala = get_existing(Gala, gala_id)
+        refuse_while_another_vote_is_open(gala.id)
         gala.current_since = utcnow()
         audit.record(actor, "gala.switch", gala_id=gala.id, subject=gala.name)
     return gala

@@ -85,6 +85,16 @@ def settle(actor: str, gala: Gala, now: dt.datetime | None = None) -> None:
                      details={"scheduled": True, "at": gala.closes_at})
 
 
+def refuse_while_another_vote_is_open(gala_id: int) -> None:
+    """While one gala's vote is open, it stays the current gala: its cards, ballot pages and
+    screen must not turn into another edition's halfway through the evening."""
+    other = db.session.scalar(select(Gala).where(Gala.voting_state == "open",
+                                                 Gala.id != gala_id))
+    if other is not None:
+        raise ConflictError(str(_l("Voting in %(name)s is open: it stays the current gala until "
+                                   "its vote closes.", name=other.name)))
+
+
 def _close_the_ballot_box(gala_id: int) -> None:
     # Imported here: ballots needs cards, which reach back to this module through services.
     from .ballots import close_the_ballot_box
@@ -110,6 +120,7 @@ def open_voting(actor: str, gala_id: int, closes_at: Any = KEEP) -> Gala:
         gala = _get_gala(gala_id)
         if gala.voting_state != DRAFT:
             raise ConflictError(str(_l("Voting can only be opened once, from a draft gala.")))
+        refuse_while_another_vote_is_open(gala.id)
         problems = readiness(gala)
         if problems:
             raise ConflictError(str(_l("Voting cannot open yet: %(problems)s",
