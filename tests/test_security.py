@@ -651,3 +651,21 @@ print("pool_pre_ping" in app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     uri, pre_ping = run_python(code, str(instance)).split()
     assert uri == f"sqlite:///{instance / 'zlote-lajki.sqlite3'}"
     assert pre_ping == "False"
+
+
+@pytest.mark.parametrize("path", [
+    "/profiles/99999999999999999999/image",
+    "/admin/cards?page=99999999999999999999",
+    "/admin/audit?page=99999999999999999999",
+])
+def test_huge_numbers_in_addresses_are_not_a_crash(app, logged_in, client, small_gala, path):
+    app.config["PROPAGATE_UNEXPECTED"] = False
+    assert client.get(path).status_code in (200, 404)
+
+
+@pytest.mark.parametrize("action", ["/admin/cards/revoke", "/admin/cards/reissue"])
+def test_a_huge_card_number_is_a_clear_error(app, logged_in, client, small_gala, action):
+    app.config["PROPAGATE_UNEXPECTED"] = False
+    response = post_form(client, "/admin/cards", action,
+                         data={"card": "99999999999999999999"})
+    assert response.status_code in (400, 404, 422)

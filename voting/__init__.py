@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, request, session
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -70,6 +71,12 @@ def _load_config(app: Flask, config: Any) -> None:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
+class DatabaseIdConverter(IntegerConverter):
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def create_app(config: Any = None) -> Flask:
     """Build the application. `config` is a config class or a dict of overrides."""
     instance_path = (config or {}).get("INSTANCE_PATH") if isinstance(config, dict) else None
@@ -112,6 +119,10 @@ def create_app(config: Any = None) -> Flask:
         if not organizer_id.isdigit():
             return None
         return db.session.get(Organizer, int(organizer_id))
+
+    # Ids in addresses stop where a database integer does: /profiles/<huge>/image is a 404,
+    # not an overflow deep in the SQLite driver.
+    app.url_map.converters["int"] = DatabaseIdConverter
 
     from . import http
     from .admin.views import bp as admin_bp

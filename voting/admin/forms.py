@@ -195,7 +195,8 @@ class IssueCardsForm(FlaskForm):
 
     batch = HiddenField()
     group = SelectField(_l("Voter group"), choices=GROUP_CHOICES)
-    count = IntegerField(_l("Number of cards"), validators=[Optional(), NumberRange(min=1)],
+    count = IntegerField(_l("Number of cards"),
+                         validators=[Optional(), NumberRange(min=1, max=2**31 - 1)],
                          description=_l("For unlabelled cards (e.g. the audience): up to 400 on "
                                         "one printout, 2000 as CSV."))
     labels = TextAreaField(_l("Or one label per line"), validators=[Optional()],
@@ -234,7 +235,7 @@ class IssueCardsForm(FlaskForm):
 class CardActionForm(FlaskForm):
     """A button on one card of the list: the card's number travels in the form."""
 
-    card = IntegerField(validators=[InputRequired(), NumberRange(min=1)])
+    card = IntegerField(validators=[InputRequired(), NumberRange(min=1, max=2**31 - 1)])
 
 
 class OpenVotingForm(FlaskForm):

@@ -64,6 +64,7 @@ from .forms import (
     ScheduleCloseForm,
 )
 
+MAX_PAGE = 1_000_000
 bp = Blueprint("admin", __name__)
 
 
@@ -529,7 +530,7 @@ def render_cards(gala: Gala, form: IssueCardsForm, status: int = 200) -> Any:
     """The card desk: counts, the issuing form and the filtered, paged list of cards."""
     group = request.args.get("group") if request.args.get("group") in VOTER_GROUPS else ""
     state = request.args.get("status") if request.args.get("status") in cards.STATUSES else ""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number()
     listed = db.paginate(cards.card_list(gala.id, group, state), page=page, per_page=CARD_PAGE,
                          error_out=False)
     names = {p.id: p.name for p in profiles_of(gala)}
@@ -660,7 +661,7 @@ AUDIT_PAGE = 100
 @bp.get("/audit")
 def show_audit() -> Any:
     """The audit trail, newest first, with the chain's verification."""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number()
     entries = db.paginate(audit_entries_newest_first(), page=page, per_page=AUDIT_PAGE,
                           error_out=False)
     return render_template("admin/audit.html", entries=entries, report=verify_chain(),
@@ -675,3 +676,9 @@ def export_audit(fmt: str) -> Response:
     if fmt != "csv":
         abort(404)
     return _download(transfer.audit_csv(), "audit.csv", "text/csv; charset=utf-8")
+
+
+def page_number() -> int:
+    """The `?page=` asked for, within what a database can count to (else the first page)."""
+    page = request.args.get("page", 1, type=int) or 1
+    return page if 1 <= page <= MAX_PAGE else 1
