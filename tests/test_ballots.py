@@ -417,3 +417,26 @@ def test_closing_waits_for_a_ballot_being_stored(app, open_gala, monkeypatch):
     with app.app_context():
         cast_ballot(gala_of(open_gala), code, {}, keys)
     assert seen == [1]  # the closing transaction saw the ballot
+
+
+def test_a_failure_after_the_claim_rolls_the_claim_back_and_answers_busy(app, open_gala,
+                                                                          monkeypatch):
+    """Not a stubbed claim: the card is really claimed, then the ballot cannot be stored (its
+    receipt collides every time), so the whole transaction goes and the card stays unused."""
+    from voting import ballots as ballots_module
+    from voting.errors import BusyError
+
+    with app.app_context():
+        keys = card_keys(app.config)
+        first, second = cards.issue_cards(ACTOR, open_gala["gala"], "audience", keys, count=2)
+        taken = cast_ballot(gala_of(open_gala), first.code, {}, keys).receipt
+        monkeypatch.setattr(ballots_module.tokens, "new_receipt", lambda: taken)
+        with pytest.raises(BusyError):
+            cast_ballot(gala_of(open_gala), second.code, {}, keys)
+        db.session.rollback()
+        assert ballots() == 1
+        card = cards.find_card(open_gala["gala"], second.code, keys)
+        assert card.used_at is None
+        monkeypatch.undo()
+        assert cast_ballot(gala_of(open_gala), second.code, {}, keys).receipt != taken
+        assert ballots() == 2
