@@ -399,7 +399,8 @@ def cast_ballot(gala: Gala, credential: str, votes: Any, keys: CardKeys) -> Cast
 
     The card is claimed by a conditional update (`used_at IS NULL`, not revoked, the gala's
     window open, row count checked) in the same transaction that inserts the ballot; the
-    ballot carries no reference to the card and no time. Raises CardUnknownError (401),
+    ballot carries no reference to the card and no time. `gala` is a Gala or, on the hot
+    path, `queries.current_gala_window()`'s row (id and window). Raises CardUnknownError (401),
     VotingNotOpenError (423), CardUsedError (409), MalformedBallotError (422),
     ChoiceNotAllowedError (403), BusyError (503, card unused).
     """

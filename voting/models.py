@@ -140,12 +140,9 @@ class Gala(db.Model):
         return db.session.scalars(_CURRENT_GALA).first()
 
 
-_CURRENT_GALA = (
-    select(Gala)
-    .order_by(case((Gala.voting_state == "open", 0), else_=1),
-              Gala.current_since.desc().nulls_last(), Gala.year.desc(), Gala.id.desc())
-    .limit(1)
-)
+CURRENT_GALA_ORDER = (case((Gala.voting_state == "open", 0), else_=1),
+                      Gala.current_since.desc().nulls_last(), Gala.year.desc(), Gala.id.desc())
+_CURRENT_GALA = select(Gala).order_by(*CURRENT_GALA_ORDER).limit(1)
 
 
 class Category(db.Model):

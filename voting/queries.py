@@ -5,17 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import get_locale, gettext
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import selectinload
 
 from .extensions import db
-from .models import AuditEntry, Category, Gala, Nomination, Profile
+from .models import CURRENT_GALA_ORDER, AuditEntry, Category, Gala, Nomination, Profile
 
 MIN_NOMINEES = 2
 
 
 def current_gala() -> Gala | None:
     return Gala.current()
+
+
+# What casting a ballot reads of the gala, without building an ORM object on the hot path.
+_CURRENT_GALA_WINDOW = (select(Gala.id, Gala.voting_state, Gala.closes_at, Gala.first_opened_at)
+                        .order_by(*CURRENT_GALA_ORDER).limit(1))
+
+
+def current_gala_window() -> Row | None:
+    """The current gala's id and voting window (state, closing time, first opening)."""
+    return db.session.execute(_CURRENT_GALA_WINDOW).first()
 
 
 def all_galas() -> list[Gala]:

@@ -15,7 +15,7 @@ from ..ballots import card_keys, cast_ballot
 from ..errors import CardUnknownError, MalformedBallotError
 from ..extensions import csrf
 from ..http import error_response
-from ..queries import current_gala, gala_document
+from ..queries import current_gala, current_gala_window, gala_document
 from .openapi import openapi_document
 
 bp = Blueprint("api", __name__)
@@ -39,7 +39,7 @@ def show_gala() -> Any:
 def submit_ballot() -> Any:
     """Cast the ballot of the card whose QR token or short code the body carries."""
     token, votes = read_ballot()
-    gala = current_gala()
+    gala = current_gala_window()
     if gala is None:
         raise CardUnknownError(str(_l("This card code is not valid.")))
     receipt = cast_ballot(gala, token, votes, card_keys(current_app.config)).receipt
