@@ -22,7 +22,7 @@ from voting.errors import (
     VotingNotOpenError,
 )
 from voting.extensions import db
-from voting.models import Ballot, BallotChoice, Category, Gala, Nomination, Token
+from voting.models import Ballot, BallotChoice, Gala, Nomination, Token
 
 ACTOR = "jury.chair@example.com"
 
@@ -291,10 +291,9 @@ def test_cast_ballot_one_card_from_many_threads_counts_once(app, open_gala):
 
 
 def test_rules_follow_the_categories(open_gala):
-    from voting.ballots import rules_of
+    from voting.ballots import gala_rules
 
-    categories = db.session.scalars(select(Category).order_by(Category.position)).all()
-    rules = rules_of(categories)
+    rules = gala_rules(gala_of(open_gala)).categories
     assert [(r.slug, r.method, r.groups, r.places) for r in rules] == [
         ("tiktok-roku", "single", frozenset({"audience"}), None),
         ("wideo-w-metropolii", "ranked", frozenset({"jury"}), 2)]

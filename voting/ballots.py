@@ -15,7 +15,7 @@ import logging
 import re
 import secrets
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,15 +85,6 @@ class Mark:
     nomination_id: int
     place: int | None = None
     score: int | None = None
-
-
-def rules_of(categories: Iterable[Category]) -> list[CategoryRules]:
-    return [CategoryRules(id=c.id, slug=c.slug, method=c.method,
-                          groups=frozenset(g.group for g in c.groups),
-                          nominees=frozenset(n.id for n in c.nominations), places=c.places,
-                          score_min=c.score_min, score_max=c.score_max,
-                          max_choices=c.max_choices)
-            for c in categories]
 
 
 NOMINEE_ID = re.compile(r"[0-9]{1,18}")
@@ -189,14 +180,6 @@ def check_votes(rules: list[CategoryRules], group: str, recused: frozenset[int],
         raise ChoiceNotAllowedError(str(_l("The ballot makes choices this card may not make.")),
                                     forbidden)
     return marks
-
-
-def recused_nominations(card: Token, categories: Iterable[Category]) -> frozenset[int]:
-    """The nominee ids this card may not vote for, by profile or by local-government unit."""
-    profiles = {r.profile_id for r in card.recusals if r.profile_id is not None}
-    units = {r.unit_name.casefold() for r in card.recusals if r.unit_name}
-    return frozenset(n.id for c in categories for n in c.nominations
-                     if n.profile_id in profiles or n.profile.unit_name.casefold() in units)
 
 
 def voting_is_open(gala: Gala, now: dt.datetime | None = None) -> bool:
@@ -381,7 +364,8 @@ def _card_by_credential(gala_id: int, credential: Any, keys: CardKeys) -> CardSt
 
 
 def _recused(gala_id: int, rules: GalaRules, card: CardState) -> frozenset[int]:
-    """The nominee ids this card may not vote for (see `recused_nominations`)."""
+    """The nominee ids this card may not vote for: its recused profiles, and every profile of
+    its recused local-government units."""
     recused = {nominee for nominee, profile in rules.profile_of.items()
                if profile in card.recused_profiles}
     if card.recused_units:
@@ -423,10 +407,21 @@ def usable_card(gala: Gala, card: Any) -> Any:
     return card
 
 
+def check_ballot_for_card(gala: Gala, card_id: int, votes: Any) -> list[Mark]:
+    """Everything casting checks, without casting: the ballot page's review step. Raises as
+    `cast_ballot` does (except BusyError)."""
+    card = usable_card(gala, _card_state(_CARD_BY_ID, {"card_id": card_id, "gala_id": gala.id}))
+    return _checked_marks(gala, card, votes)
+
+
+def _checked_marks(gala: Gala, card: CardState, votes: Any) -> list[Mark]:
+    rules = gala_rules(gala)
+    return check_votes(rules.categories, card.group, _recused(gala.id, rules, card), votes)
+
+
 def _cast(gala: Gala, card: CardState | None, votes: Any) -> CastBallot:
     card = usable_card(gala, card)
-    rules = gala_rules(gala)
-    marks = check_votes(rules.categories, card.group, _recused(gala.id, rules, card), votes)
+    marks = _checked_marks(gala, card, votes)
     gala_id = gala.id
     for attempt in range(1, CAST_ATTEMPTS + 1):
         try:
@@ -477,10 +472,6 @@ def card_keys(config: Mapping[str, Any]) -> CardKeys:
                     public_base_url=config["PUBLIC_BASE_URL"])
 
 
-__all__ = ["CastBallot", "CategoryRules", "GalaRules", "Mark", "cast_ballot",
-           "cast_ballot_for_card", "check_votes", "gala_rules", "usable_card"]
-
-
 def close_the_ballot_box(gala_id: int) -> int:
     """Inside the transaction that closes a gala's vote: wait for ballots being stored, then
     rewrite the gala's ballots in a random order. Returns how many ballots there are.
@@ -516,3 +507,8 @@ def close_the_ballot_box(gala_id: int) -> int:
     if rows:
         connection.execute(_INSERT_CHOICES, rows)
     return len(shuffled)
+
+
+__all__ = ["CastBallot", "CategoryRules", "GalaRules", "Mark", "cast_ballot",
+           "cast_ballot_for_card", "check_ballot_for_card", "check_votes",
+           "close_the_ballot_box", "gala_rules", "usable_card"]

@@ -27,9 +27,7 @@ from ..abuse import card_attempts
 from ..ballots import (
     card_keys,
     cast_ballot_for_card,
-    check_votes,
-    recused_nominations,
-    rules_of,
+    check_ballot_for_card,
     usable_card,
     voting_is_open,
 )
@@ -113,11 +111,11 @@ def review_ballot() -> Any:
     if problems:
         return _show_form(gala, card, sections, problems, 422)
     try:
-        categories = [section.category for section in sections]
-        check_votes(rules_of(categories), card.group, recused_nominations(card, categories),
-                    votes)
+        check_ballot_for_card(gala, card.id, votes)  # the very checks the cast makes
     except (MalformedBallotError, ChoiceNotAllowedError) as error:
         return _show_form(gala, card, sections, error.errors, error.status)
+    except BallotError as error:
+        return _refused(gala, error)
     return _review_page(gala, card, sections)
 
 
