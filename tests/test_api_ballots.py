@@ -735,3 +735,12 @@ def test_openapi_receipts_are_documented_before_and_after_publication(app, clien
     after = client.get("/api/v1/receipts")
     assert after.status_code == 200
     check_documented(document, "/receipts", "get", after)
+
+
+def test_api_ballot_a_flood_of_unknown_categories_gets_a_short_answer(app, client, gala):
+    card = issue(app, gala["gala"], "audience")
+    votes = {f"made-up-{n}-" + "x" * 60: 1 for n in range(5000)}
+    response = vote(client, card.code, votes)
+    body = assert_error(response, 422, "invalid_ballot")
+    assert len(body["fields"]) <= 51 and "votes" in body["fields"]
+    assert len(response.get_data()) < 20_000

@@ -403,6 +403,7 @@ def test_a_busy_database_keeps_the_card_unused_and_offers_to_send_again(app, cli
     html = response.get_data(as_text=True)
     assert "Karta nie została wykorzystana" in html
     assert "Oddaj głos" in html  # the review page again, ready to send
+    assert response.headers["Retry-After"] == "1"
     assert card_row(app, card.code).used_at is None
     assert count_ballots(app) == 0
 

@@ -87,6 +87,7 @@ class Mark:
     score: int | None = None
 
 
+MAX_REASONS = 50
 NOMINEE_ID = re.compile(r"[0-9]{1,18}")
 
 
@@ -161,7 +162,11 @@ def check_votes(rules: list[CategoryRules], group: str, recused: frozenset[int],
     for slug, choice in votes.items():
         rule = by_slug.get(slug)
         if rule is None:
-            malformed[str(slug)[:80]] = _l("No such category.")
+            if len(malformed) < MAX_REASONS:  # a flood of made-up names gets a short answer
+                malformed[str(slug)[:80]] = _l("No such category.")
+            else:
+                malformed.setdefault("votes", _l("The ballot names categories that do not "
+                                                 "exist."))
             continue
         category_marks, problem = _marks_for(rule, choice)
         if problem is None and any(m.nomination_id not in rule.nominees for m in category_marks):

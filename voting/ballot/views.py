@@ -14,6 +14,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    g,
     redirect,
     render_template,
     request,
@@ -137,6 +138,7 @@ def cast() -> Any:
         return _show_form(gala, card, sections, error.errors, error.status)
     except BusyError as error:
         db.session.rollback()
+        g.retry_after = 1  # the HTTP layer keeps Retry-After only where it is meant
         return _review_page(gala, card, sections, error=error.message, status=503)
     except BallotError as error:
         db.session.rollback()
