@@ -27,5 +27,8 @@ cat <<INFO
 
   Stop with Ctrl+C.
 INFO
-exec .venv/bin/gunicorn --bind "${HOST}:${PORT}" --workers "$WORKERS" --threads 8 \
-  --access-logfile - wsgi:app
+# The cards printed from this instance point at it, unless PUBLIC_BASE_URL says otherwise.
+export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://localhost:${PORT}}
+# No access log: its request lines would carry the cards' QR links (/v/<token>), secrets that
+# still vote until used.
+exec .venv/bin/gunicorn --bind "${HOST}:${PORT}" --workers "$WORKERS" --threads 8 wsgi:app
