@@ -273,6 +273,27 @@ def test_tally_irv_level_final_decided_by_first_round_votes():
     assert_rounds_add_up(result)
 
 
+def test_tally_irv_elimination_tie_broken_by_a_later_round():
+    # 1 Ann, 2 Xavier, 3 Yvonne, 4 Zenon, 5 Wanda: Xavier and Yvonne are level in rounds 1
+    # and 3, Xavier is ahead in round 2.
+    ballots = (votes("jury", [1], times=6) + votes("jury", [2], times=3)
+               + votes("jury", [3], times=3) + votes("jury", [4, 2]) + votes("jury", [5, 3])
+               + votes("jury", [5]))
+    result = tally_category(irv_spec({1, 2, 3, 4, 5}), ballots)
+    assert [dict(r.counts) for r in result.rounds] == [
+        {1: 6, 2: 3, 3: 3, 4: 1, 5: 2},
+        {1: 6, 2: 4, 3: 3, 5: 2},
+        {1: 6, 2: 4, 3: 4},
+        {1: 6, 2: 4},
+    ]
+    assert [r.eliminated for r in result.rounds] == [(4,), (5,), (3,), ()]
+    assert result.rounds[2].eliminated_by == "fewer votes in round 2"
+    assert result.rounds[0].eliminated_by is None
+    assert [r.exhausted for r in result.rounds] == [0, 0, 1, 5]
+    assert result.winner == 1 and result.margin == 2
+    assert_rounds_add_up(result)
+
+
 def test_tally_irv_no_ballots():
     result = tally_category(irv_spec({1, 2}), votes("jury", []))
     assert result.winner is None and not result.tie and result.abstentions == 1
@@ -308,6 +329,7 @@ def test_tally_weighted_audience_favourite_loses_on_weights():
     # 1: 0.7 * 8/10 + 0.3 * 20/100 = 0.62   2: 0.7 * 2/10 + 0.3 * 80/100 = 0.38
     assert scores_of(result) == {1: Fraction(31, 50), 2: Fraction(19, 50)}
     assert result.winner == 1 and result.ballots == 110
+    assert result.margin == Fraction(6, 25)
     jury, audience = result.groups
     assert (jury.group, jury.weight, audience.group, audience.weight) == (
         "jury", 70, "audience", 30)
@@ -335,6 +357,21 @@ def test_tally_weighted_higher_share_in_heavier_group_decides():
     result = tally_category(spec, ballots)
     assert scores_of(result) == {1: Fraction(1, 2), 2: Fraction(1, 2)}
     assert result.winner == 2 and result.decided_by == "higher share in jury (60%)"
+
+
+def test_tally_weighted_second_group_decides_when_the_first_is_level():
+    # Two groups can never get here (equal totals and equal first shares force equal second
+    # shares), three can.
+    spec = CategorySpec("w", "single", frozenset({1, 2}),
+                        {"jury": 50, "press": 25, "audience": 25})
+    ballots = (votes("jury", 1, 2) + votes("audience", 1, 1, 1, 2)
+               + votes("press", 1, 2, 2, 2))
+    result = tally_category(spec, ballots)
+    assert scores_of(result) == {1: Fraction(1, 2), 2: Fraction(1, 2)}
+    assert result.tie_breaks == ["higher share in jury (50%)", "higher share in audience (25%)",
+                                 "higher share in press (25%)"]
+    assert result.winner == 1 and result.decided_by == "higher share in audience (25%)"
+    assert result.margin == 0
 
 
 def test_tally_weighted_tie_survives_the_chain():
@@ -459,6 +496,9 @@ def test_tally_invalid_spec_raises(spec):
     (CategorySpec("x", "single", frozenset({1, 2}), JURY), CategoryVote("jury", [1, 2])),
     (CategorySpec("x", "single", frozenset({1, 2}), JURY), CategoryVote("audience", 1)),
     (CategorySpec("x", "single", frozenset({1, 2}), JURY), CategoryVote("jury", True)),
+    (CategorySpec("x", "single", frozenset({1, 2}), JURY), CategoryVote("jury", 1.0)),
+    (CategorySpec("x", "single", frozenset({1, 2}), JURY), CategoryVote("jury", "1")),
+    (CategorySpec("x", "approval", frozenset({1, 2}), JURY), CategoryVote("jury", "12")),
     (CategorySpec("x", "ranked", frozenset({1, 2, 3}), JURY, places=2),
      CategoryVote("jury", [1, 2, 3])),
     (CategorySpec("x", "ranked", frozenset({1, 2}), JURY), CategoryVote("jury", [1, 1])),

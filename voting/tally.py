@@ -113,6 +113,16 @@ class CategoryResult:
     groups: list[GroupResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def margin(self) -> Fraction | None:
+        """How far the winner is ahead of the next eligible nominee (0 when a step decided)."""
+        if self.winner is None:
+            return None
+        others = [r.score for r in self.ranking
+                  if r.nominee_id != self.winner and r.eligible and r.score is not None]
+        top = next(r.score for r in self.ranking if r.nominee_id == self.winner)
+        return top - max(others) if others and top is not None else None
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly: scores as numbers (floats rounded) with the exact value beside."""
         return _result_data(self, exact=False)
@@ -181,7 +191,13 @@ def check_spec(spec: CategorySpec) -> None:
 
 def _read_marks(spec: CategorySpec, marks: Any) -> Any:
     """The marks in the method's own shape, None for an abstention; ValueError if not allowed."""
-    if marks is None or (not isinstance(marks, int) and len(marks) == 0):
+    if marks is None:
+        return None
+    if isinstance(marks, str | bytes) or not isinstance(marks, int | Iterable):
+        raise ValueError(f"{spec.slug}: marks are nominee ids")
+    if not isinstance(marks, int | Mapping):
+        marks = list(marks)
+    if not isinstance(marks, int) and len(marks) == 0:
         return None
     if spec.method == "single":
         if not isinstance(marks, int):
@@ -501,6 +517,7 @@ def _result_data(result: CategoryResult, exact: bool) -> dict[str, Any]:
         "winners": list(result.winners),
         "tie_breaks": list(result.tie_breaks),
         "decided_by": result.decided_by,
+        "margin": _number(result.margin, exact),
         "notes": list(result.notes),
         "rounds": [{"round": r.number,
                     "counts": [{"nominee_id": n, "votes": v} for n, v in sorted(r.counts.items())],
