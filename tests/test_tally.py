@@ -516,3 +516,27 @@ def test_tally_invalid_spec_raises(spec):
 def test_tally_vote_it_does_not_allow_raises(spec, vote):
     with pytest.raises(ValueError):
         tally_category(spec, [vote])
+
+
+def test_tally_borda_ballot_ranking_a_nominee_first_never_hurts_it():
+    rng = random.Random(11)
+    nominees = [1, 2, 3, 4, 5]
+    spec = CategorySpec("tt", "ranked", frozenset(nominees), JURY, places=5)
+    for _ in range(40):
+        ballots = [CategoryVote("jury", rng.sample(nominees, rng.randrange(0, 6)))
+                   for _ in range(rng.randrange(0, 12))]
+        favourite = rng.choice(nominees)
+        before = tally_category(spec, ballots)
+        extra = [favourite, *rng.sample([n for n in nominees if n != favourite],
+                                        rng.randrange(0, 5))]
+        after = tally_category(spec, [*ballots, CategoryVote("jury", extra)])
+        assert ranks_of(after)[favourite] <= ranks_of(before)[favourite] or before.ballots == 0
+        assert scores_of(after)[favourite] > scores_of(before)[favourite]
+        if before.winner == favourite:
+            assert after.winner == favourite
+
+
+def test_tally_single_nominee_category():
+    spec = CategorySpec("solo", "approval", frozenset({7}), JURY)
+    result = tally_category(spec, votes("jury", [7], []))
+    assert result.winner == 7 and result.margin is None and result.to_dict()["margin"] is None

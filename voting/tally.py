@@ -213,7 +213,7 @@ def _read_marks(spec: CategorySpec, marks: Any) -> Any:
             nominee = _nominee(spec, key)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ValueError(f"{spec.slug}: scores are whole numbers")
-            if not spec.score_min <= value <= spec.score_max:  # type: ignore[operator]
+            if not spec.score_min <= value <= spec.score_max:
                 raise ValueError(f"{spec.slug}: score {value} out of range")
             scores[nominee] = value
         return scores
@@ -395,7 +395,7 @@ def _shares(spec: CategorySpec, result: CategoryResult) -> dict[int, Fraction]:
     if spec.method == "score":
         low, high = spec.score_min, spec.score_max
         return {r.nominee_id: (r.score - low) / (high - low) if r.score is not None
-                else Fraction(0) for r in result.ranking}  # type: ignore[operator]
+                else Fraction(0) for r in result.ranking}
     total = sum((r.score for r in result.ranking if r.score is not None), Fraction(0))
     return {r.nominee_id: r.score / total if total and r.score is not None else Fraction(0)
             for r in result.ranking}
