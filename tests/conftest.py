@@ -14,6 +14,7 @@ import secrets
 import shutil
 import threading
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -277,6 +278,26 @@ AUDIT_TRIGGERS = {
          "FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only()"],
     ),
 }
+
+
+# --- reading pages -------------------------------------------------------------------------
+
+
+def html_of(response: Any) -> str:
+    return response.get_data(as_text=True)
+
+
+def flashes(html: str) -> list[tuple[str, str]]:
+    """The flash messages of a page, as (kind, text)."""
+    return [(kind, unescape(text).strip()) for kind, text in
+            re.findall(r'<p class="flash flash--(\w+)"[^>]*>(.*?)</p>', html, re.S)]
+
+
+def field_error(html: str, field: str) -> str | None:
+    """The error shown under a form field, if any."""
+    match = re.search(rf'<div id="{re.escape(field)}-error"[^>]*><p class="error">(.*?)</p>',
+                      html, re.S)
+    return unescape(match.group(1)).strip() if match else None
 
 
 # --- a real browser: Debian's Chromium driven by Playwright ------------------------------------

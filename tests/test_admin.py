@@ -20,7 +20,15 @@ from typing import Any
 
 import pytest
 from babel.dates import format_datetime
-from conftest import ORGANIZER_EMAIL, ORGANIZER_PASSWORD, csrf_token, post_form
+from conftest import (
+    ORGANIZER_EMAIL,
+    ORGANIZER_PASSWORD,
+    csrf_token,
+    field_error,
+    flashes,
+    html_of,
+    post_form,
+)
 from flask import Flask, url_for
 from flask.testing import FlaskClient
 from limits import parse as parse_limit
@@ -49,23 +57,11 @@ def polish(client: FlaskClient) -> FlaskClient:
     return client
 
 
-def html_of(response: Any) -> str:
-    return response.get_data(as_text=True)
-
-
-def field_error(html: str, field: str) -> str | None:
-    match = re.search(rf'<div id="{re.escape(field)}-error"[^>]*><p class="error">(.*?)</p>',
-                      html, re.S)
-    return unescape(match.group(1)).strip() if match else None
 
 
 def all_errors(html: str) -> list[str]:
     return [unescape(m).strip() for m in re.findall(r'<p class="error"[^>]*>(.*?)</p>', html, re.S)]
 
-
-def flashes(html: str) -> list[tuple[str, str]]:
-    return [(kind, unescape(text).strip()) for kind, text in
-            re.findall(r'<p class="flash flash--(\w+)"[^>]*>(.*?)</p>', html, re.S)]
 
 
 def checklist(html: str) -> list[str]:

@@ -7,12 +7,11 @@ import datetime as dt
 import re
 from html import unescape
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from babel.support import Translations
-from conftest import demo_document
+from conftest import demo_document, html_of
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -32,9 +31,6 @@ def polish(message: str) -> str:
     """The Polish wording of an English message, from the compiled catalogue."""
     return Translations.load(str(TRANSLATIONS), ["pl"]).gettext(message)
 
-
-def html_of(response: Any) -> str:
-    return response.get_data(as_text=True)
 
 
 def html_lang(html: str) -> str:

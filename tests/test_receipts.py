@@ -4,11 +4,10 @@ on `/receipts` and `GET /api/v1/receipts` (codes only, alphabetically), with a s
 from __future__ import annotations
 
 import re
-from html import unescape
 from typing import Any
 
 import pytest
-from conftest import csrf_token, post_form
+from conftest import csrf_token, flashes, html_of, post_form
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -24,13 +23,6 @@ def english(client: FlaskClient) -> None:
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
 
 
-def html_of(response: Any) -> str:
-    return response.get_data(as_text=True)
-
-
-def flashes(html: str) -> list[tuple[str, str]]:
-    return [(kind, unescape(text).strip()) for kind, text in
-            re.findall(r'<p class="flash flash--(\w+)"[^>]*>(.*?)</p>', html, re.S)]
 
 
 def listed(html: str) -> list[str]:

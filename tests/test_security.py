@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ORGANIZER_EMAIL, ORGANIZER_PASSWORD, PG_URL, csrf_token, post_form
+from conftest import ORGANIZER_EMAIL, ORGANIZER_PASSWORD, PG_URL, csrf_token, html_of, post_form
 from flask import Flask, request
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -62,9 +62,6 @@ def run_python(code: str, *args: str, env: dict[str, str] | None = None) -> str:
     assert result.returncode == 0, result.stderr
     return result.stdout
 
-
-def html_of(response: Any) -> str:
-    return response.get_data(as_text=True)
 
 
 def csp_directives(response: Any) -> dict[str, list[str]]:

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from html import unescape
-from typing import Any
 
 import pytest
-from conftest import post_form
+from conftest import field_error, flashes, html_of, post_form
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
@@ -30,19 +28,7 @@ def english(client: FlaskClient) -> None:
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
 
 
-def html_of(response: Any) -> str:
-    return response.get_data(as_text=True)
 
-
-def flashes(html: str) -> list[tuple[str, str]]:
-    return [(kind, unescape(text).strip()) for kind, text in
-            re.findall(r'<p class="flash flash--(\w+)"[^>]*>(.*?)</p>', html, re.S)]
-
-
-def field_error(html: str, field: str) -> str | None:
-    match = re.search(rf'<div id="{re.escape(field)}-error"[^>]*><p class="error">(.*?)</p>',
-                      html, re.S)
-    return unescape(match.group(1)).strip() if match else None
 
 
 def local_input(moment: dt.datetime) -> str:
