@@ -36,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import tokens
-from .cards import CardKeys
+from .cards import CardKeys, credential_digest
 from .database import write_transaction
 from .errors import (
     BusyError,
@@ -354,17 +354,11 @@ def _card_state(statement: Any, params: dict[str, Any]) -> CardState | None:
 
 def _card_by_credential(gala_id: int, credential: Any, keys: CardKeys) -> CardState | None:
     """The card behind a QR token or a typed short code, as `cards.find_card` finds it."""
-    if not isinstance(credential, str):
+    found = credential_digest(gala_id, credential, keys)
+    if found is None:
         return None
-    try:
-        if tokens.looks_like_code(credential):
-            statement = _CARD_BY_CODE
-            digest = tokens.code_digest(credential, keys.hash_key)
-        else:
-            statement = _CARD_BY_TOKEN
-            digest = tokens.token_digest(credential, gala_id, keys.signing_keys, keys.hash_key)
-    except tokens.CardSecretError:
-        return None
+    column, digest = found
+    statement = _CARD_BY_CODE if column == "code_digest" else _CARD_BY_TOKEN
     return _card_state(statement, {"digest": digest, "gala_id": gala_id})
 
 

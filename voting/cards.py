@@ -124,18 +124,28 @@ def _new_card(gala: Gala, group: str, label: str, profile_ids: Sequence[int],
                             group=group, label=label)
 
 
-def find_card(gala_id: int, credential: str, keys: CardKeys) -> Token | None:
-    """The card behind a QR token or a typed short code, or None (unknown, forged, malformed)."""
+def credential_digest(gala_id: int, credential: object, keys: CardKeys) -> tuple[str, str] | None:
+    """Which digest a QR token or a typed short code is looked up by, and its value:
+    ("code_digest" | "token_digest", digest); None for anything that is neither."""
+    if not isinstance(credential, str):
+        return None
     try:
         if tokens.looks_like_code(credential):
-            digest = tokens.code_digest(credential, keys.hash_key)
-            column = Token.code_digest
-        else:
-            digest = tokens.token_digest(credential, gala_id, keys.signing_keys, keys.hash_key)
-            column = Token.token_digest
+            return "code_digest", tokens.code_digest(credential, keys.hash_key)
+        return "token_digest", tokens.token_digest(credential, gala_id, keys.signing_keys,
+                                                   keys.hash_key)
     except tokens.CardSecretError:
         return None
-    return db.session.scalar(select(Token).where(column == digest, Token.gala_id == gala_id))
+
+
+def find_card(gala_id: int, credential: str, keys: CardKeys) -> Token | None:
+    """The card behind a QR token or a typed short code, or None (unknown, forged, malformed)."""
+    found = credential_digest(gala_id, credential, keys)
+    if found is None:
+        return None
+    column, digest = found
+    return db.session.scalar(select(Token).where(getattr(Token, column) == digest,
+                                                 Token.gala_id == gala_id))
 
 
 def _locked_card(card_id: int) -> Token:

@@ -8,27 +8,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select
-
-from .extensions import db
-from .models import VOTER_GROUPS, Gala, Token
-from .window import voting_phase
+from .models import Gala
+from .window import card_counts, voting_phase
 
 
 def turnout(gala: Gala) -> dict[str, Any]:
     """Cards issued and cast, in all and per voter group.
 
     `issued` leaves out revoked cards (a lost sheet re-issued is one card, not two); `cast`
-    counts used cards, which can no longer be revoked. Every group is listed, with zeros.
+    counts used cards (a used card can no longer be revoked). Every group is listed, with
+    zeros.
     """
-    rows = db.session.execute(
-        select(Token.group, func.count(Token.id).filter(Token.revoked_at.is_(None)),
-               func.count(Token.used_at))
-        .where(Token.gala_id == gala.id)
-        .group_by(Token.group)).all()
-    groups = {group: {"issued": 0, "cast": 0} for group in VOTER_GROUPS}
-    for group, issued, cast in rows:
-        groups[group] = {"issued": issued, "cast": cast}
+    groups = {count.group: {"issued": count.issued - count.revoked, "cast": count.used}
+              for count in card_counts(gala)}
     return {"issued": sum(g["issued"] for g in groups.values()),
             "cast": sum(g["cast"] for g in groups.values()), "groups": groups}
 
