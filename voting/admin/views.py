@@ -111,16 +111,22 @@ def submit(form: Any, action: Callable[[], str], template: str, **context: Any) 
             flash(_("Saved."), "success")
             return redirect(target)
         except VotingError as error:
-            for field, reason in error.errors.items():
-                target = getattr(form, field, None)
-                if target is not None and hasattr(target, "errors"):
-                    target.errors = [*list(target.errors or []), str(reason)]
-                else:  # a rule about several fields, shown where the template groups them
-                    form.extra_errors = {**getattr(form, "extra_errors", {}), field: str(reason)}
-            flash(error.message, "error")
+            show_errors(form, error)
             return render_template(template, form=form, **context), error.status
     status = 422 if request.method == "POST" else 200
     return render_template(template, form=form, **context), status
+
+
+def show_errors(form: Any, error: VotingError, fields: dict[str, str] | None = None) -> None:
+    """Put a refused service call's reasons next to their fields (`fields` renames the
+    service's field names to the form's) and flash its message."""
+    for field, reason in error.errors.items():
+        target = getattr(form, (fields or {}).get(field, field), None)
+        if target is not None and hasattr(target, "errors"):
+            target.errors = [*list(target.errors or []), str(reason)]
+        else:  # a rule about several fields, shown where the template groups them
+            form.extra_errors = {**getattr(form, "extra_errors", {}), field: str(reason)}
+    flash(error.message, "error")
 
 
 def safe_next(default: str) -> str:
@@ -593,11 +599,7 @@ def issue_cards() -> Any:
             recused_profile_ids=form.recuse_profiles.data or [],
             recused_units=form.recuse_units.data or [], batch=form.batch_id())
     except VotingError as error:
-        for field, reason in error.errors.items():
-            target = {"label": form.labels, "recuse": form.recuse_profiles}.get(field) or getattr(
-                form, field, form.count)
-            target.errors = [*list(target.errors or []), str(reason)]
-        flash(error.message, "error")
+        show_errors(form, error, {"label": "labels", "recuse": "recuse_profiles"})
         form.new_batch()  # nothing was issued: the corrected form is a new batch
         return render_cards(gala, form, error.status)
     if not printing:
