@@ -216,8 +216,10 @@ def normalise_receipt(typed: str) -> str:
 
 
 def receipts_csv(gala: Gala) -> str:
-    """The receipts as CSV, one column. Receipt codes are letters, digits and hyphens only,
-    so no cell can pass for a spreadsheet formula."""
+    """The receipts as CSV, one column, once voting is closed (ConflictError before). Receipt
+    codes are letters, digits and hyphens only, so no cell can pass for a spreadsheet formula."""
+    if voting_phase(gala) != CLOSED:
+        raise ConflictError(str(_l("Receipts can be published once voting is closed.")))
     return "".join(f"{line}\r\n" for line in ("receipt", *receipts_of(gala)))
 
 
