@@ -59,6 +59,7 @@ from .models import (
     TokenRecusal,
     utcnow,
 )
+from .window import OPEN, voting_phase
 
 log = logging.getLogger(__name__)
 CAST_ATTEMPTS = 4
@@ -188,9 +189,7 @@ def check_votes(rules: list[CategoryRules], group: str, recused: frozenset[int],
 
 
 def voting_is_open(gala: Gala, now: dt.datetime | None = None) -> bool:
-    if gala.voting_state != "open":
-        return False
-    return gala.closes_at is None or (now or utcnow()) < gala.closes_at
+    return voting_phase(gala, now) == OPEN
 
 
 def used_message(card: Token) -> str:
