@@ -316,7 +316,7 @@ def test_voting_status_open_close(app, runner, small_gala):
     with app.app_context():
         actions = list(db.session.scalars(
             select(AuditEntry.action).where(AuditEntry.actor == f"cli:{getpass.getuser()}")))
-    assert actions == ["voting.open", "voting.close"]
+    assert actions == ["voting.open", "voting.close", "results.seal"]
 
 
 def test_voting_close_from_draft_exits_1(app, runner, small_gala):

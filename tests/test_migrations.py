@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, inspect, text
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = {"alembic_version", "audit_entry", "ballot", "ballot_choice", "category",
-          "category_group", "gala", "nomination", "organizer", "profile", "token",
+          "category_group", "gala", "nomination", "organizer", "profile", "result_seal", "token",
           "token_recusal"}
 
 

@@ -361,9 +361,15 @@ def test_cli_status_after_the_closing_time_passed(app, runner, small_gala):
     clock = passed.astimezone(GALA_TIMEZONE).strftime("%Y-%m-%d %H:%M")
     assert lines == ["Gala Złotych Lajków 2026: closed",
                      f"Closed at: {clock} (Europe/Warsaw) (as scheduled)"]
+    # The first command after the scheduled close recorded it and sealed the results.
+    gala = gala_of(app, small_gala["gala"])
+    assert (gala.voting_state, gala.closed_at) == ("closed", passed.replace(microsecond=0)) \
+        or (gala.voting_state, gala.closed_at) == ("closed", passed)
+    sealed_at = gala.sealed_at
+    assert sealed_at is not None
     closing = runner.invoke(args=["voting", "close"])
     assert closing.exit_code == 1 and closing.stderr.startswith("Error: ")
-    assert gala_of(app, small_gala["gala"]).closed_at is None  # refused: nothing written
+    assert gala_of(app, small_gala["gala"]).sealed_at == sealed_at  # sealed once
 
 
 def test_while_a_vote_is_open_its_gala_stays_current(app, client):

@@ -491,12 +491,12 @@ def close_the_ballot_box(gala_id: int) -> int:
         .where(_ballot.c.gala_id == gala_id)).mappings().all()
     if not ballots:
         return 0
-    ids = [row["id"] for row in ballots]
-    choices: dict[str, list[Mapping[str, Any]]] = {ballot_id: [] for ballot_id in ids}
-    for row in connection.execute(select(_choice).where(_choice.c.ballot_id.in_(ids)))\
-            .mappings():
+    # A subquery, not a list of ids: a big gala's ids would pass the drivers' parameter limits.
+    of_gala = _choice.c.ballot_id.in_(select(_ballot.c.id).where(_ballot.c.gala_id == gala_id))
+    choices: dict[str, list[Mapping[str, Any]]] = {row["id"]: [] for row in ballots}
+    for row in connection.execute(select(_choice).where(of_gala)).mappings():
         choices[row["ballot_id"]].append(dict(row))
-    connection.execute(_choice.delete().where(_choice.c.ballot_id.in_(ids)))
+    connection.execute(_choice.delete().where(of_gala))
     connection.execute(_ballot.delete().where(_ballot.c.gala_id == gala_id))
     shuffled = [dict(row) for row in ballots]
     secrets.SystemRandom().shuffle(shuffled)

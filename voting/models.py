@@ -21,13 +21,20 @@ from sqlalchemy import (
     case,
     select,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from .extensions import db
 
 VOTING_STATES = ("draft", "open", "closed")
-METHODS = ("single", "ranked", "score", "approval", "irv")
+# "decision": decided by the chapter (the jury chair records it), never on a ballot.
+METHODS = ("single", "ranked", "score", "approval", "irv", "decision")
+BALLOT_METHODS = ("single", "ranked", "score", "approval", "irv")
+# What a category awards: a Golden Like, an honourable mention (wyróżnienie), a special award.
+AWARDS = ("award", "mention", "special")
+ROLES = ("admin", "chair", "desk", "presenter")
+SEAL_EVENTS = ("seal", "decision", "retally")
 VOTER_GROUPS = ("jury", "audience")
 UNIT_TYPES = ("gmina", "miasto", "powiat", "wojewodztwo", "other")
 PLATFORMS = (
@@ -113,6 +120,10 @@ class Gala(db.Model):
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # When the organizer published the receipts of counted ballots (after closing).
     receipts_published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # When the results were sealed (once, at the close) and the ballot box they were
+    # counted from: the fingerprint of its anonymised export (see `voting.results`).
+    sealed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    ballot_box_fingerprint: Mapped[str | None] = mapped_column(String(64))
     # Set when an organizer picks this edition (by switching to it or creating it in the
     # admin). The most recently picked edition is current; with none picked, the newest year.
     # An import never takes over the public pages by itself.
@@ -156,6 +167,7 @@ class Category(db.Model):
         ),
         CheckConstraint("min_scores IS NULL OR min_scores >= 0", name="min_scores"),
         CheckConstraint("max_choices IS NULL OR max_choices >= 1", name="max_choices"),
+        CheckConstraint(_in("award", AWARDS), name="award"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -176,6 +188,12 @@ class Category(db.Model):
     min_scores: Mapped[int | None] = mapped_column(Integer)
     # approval: the most nominees one ballot may approve (None: no limit).
     max_choices: Mapped[int | None] = mapped_column(Integer)
+    award: Mapped[str] = mapped_column(String(10), default="award", server_default="award")
+    # Whether the rules let the jury chair declare joint winners (ex aequo) in a tie.
+    ex_aequo: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    # Small juries: exact figures (votes, points, scores) go public only when this is on.
+    public_figures: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    revealed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     gala: Mapped[Gala] = relationship(back_populates="categories")
@@ -186,6 +204,14 @@ class Category(db.Model):
     nominations: Mapped[list[Nomination]] = relationship(
         back_populates="category", cascade="all, delete-orphan"
     )
+    seals: Mapped[list[ResultSeal]] = relationship(
+        back_populates="category", cascade="all, delete-orphan", order_by="ResultSeal.version"
+    )
+
+    @property
+    def balloted(self) -> bool:
+        """Decided on ballots (every method but the chapter's own decision)."""
+        return self.method != "decision"
 
     @property
     def points(self) -> list[int] | None:
@@ -387,12 +413,48 @@ class BallotChoice(db.Model):
     ballot: Mapped[Ballot] = relationship(back_populates="choices")
 
 
+class ResultSeal(db.Model):
+    """One sealed version of a category's result: recorded, never changed.
+
+    Version 1 is sealed at the close; a tie decided by the chair or a re-tally adds the next
+    version with a new commitment. `result` is the canonical public result and `figures` the
+    exact tally; each is committed to with its own random nonce (see `voting.results`).
+    """
+
+    __tablename__ = "result_seal"
+    __table_args__ = (
+        UniqueConstraint("category_id", "version"),
+        CheckConstraint("version >= 1", name="version"),
+        CheckConstraint(_in("event", SEAL_EVENTS), name="event"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int] = mapped_column(
+        ForeignKey("category.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    event: Mapped[str] = mapped_column(String(10))
+    result: Mapped[str] = mapped_column(Text)
+    nonce: Mapped[str] = mapped_column(String(64))
+    commitment: Mapped[str] = mapped_column(String(64))
+    figures: Mapped[str] = mapped_column(Text)
+    figures_nonce: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(254))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    category: Mapped[Category] = relationship(back_populates="seals")
+
+
 class Organizer(UserMixin, db.Model):
     __tablename__ = "organizer"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
+    # admin: everything; chair: results, tie decisions, protocol; desk: cards;
+    # presenter: drives the reveal. See `voting.roles`.
+    role: Mapped[str] = mapped_column(String(10), default="admin", server_default="admin")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -438,6 +500,7 @@ __all__ = [
     "Nomination",
     "Organizer",
     "Profile",
+    "ResultSeal",
     "Token",
     "TokenRecusal",
 ]

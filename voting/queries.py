@@ -15,7 +15,10 @@ MIN_NOMINEES = 2
 
 
 def current_gala() -> Gala | None:
-    return Gala.current()
+    """The current gala, its passed scheduled close recorded (and its results sealed)."""
+    from .window import settle_if_due
+
+    return settle_if_due(Gala.current())
 
 
 # What casting a ballot reads of the gala, without building an ORM object on the hot path.

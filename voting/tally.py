@@ -23,7 +23,6 @@ the jury chair decides it later, with a recorded decision.
 from __future__ import annotations
 
 import json
-import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -60,10 +59,12 @@ class CategorySpec:
 
 @dataclass(frozen=True)
 class CategoryVote:
-    """One ballot's marks in one category; empty marks are an abstention."""
+    """One ballot's marks in one category (empty marks: an abstention), or `count` ballots
+    marked alike, as the database hands them over already grouped."""
 
     group: str
     marks: Any
+    count: int = 1
 
 
 @dataclass(frozen=True)
@@ -140,16 +141,18 @@ def canonical_json(result: CategoryResult) -> str:
 def tally_category(spec: CategorySpec, votes: Iterable[CategoryVote]) -> CategoryResult:
     """Tally one category. Raises ValueError for an invalid spec or a vote it does not allow."""
     check_spec(spec)
-    by_group: dict[str, list[Any]] = {group: [] for group in spec.groups}
+    by_group: dict[str, Counter[Any]] = {group: Counter() for group in spec.groups}
     abstentions: Counter[str] = Counter()
     for vote in votes:
         if vote.group not in spec.groups:
             raise ValueError(f"{spec.slug}: group {vote.group!r} does not vote here")
+        if isinstance(vote.count, bool) or not isinstance(vote.count, int) or vote.count < 1:
+            raise ValueError(f"{spec.slug}: a vote counts for a whole number of ballots >= 1")
         marks = _read_marks(spec, vote.marks)
         if marks is None:
-            abstentions[vote.group] += 1
+            abstentions[vote.group] += vote.count
         else:
-            by_group[vote.group].append(marks)
+            by_group[vote.group][_hashable(marks)] += vote.count
     if len(spec.groups) == 1:
         group = next(iter(spec.groups))
         return _tally_group(spec, by_group[group], abstentions[group])
@@ -234,6 +237,11 @@ def _read_marks(spec: CategorySpec, marks: Any) -> Any:
     return tuple(ids)
 
 
+def _hashable(marks: Any) -> Any:
+    """Marks as a key, so ballots marked alike are counted together."""
+    return tuple(sorted(marks.items())) if isinstance(marks, dict) else marks
+
+
 def _nominee(spec: CategorySpec, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value not in spec.nominees:
         raise ValueError(f"{spec.slug}: {value!r} is not a nominee of this category")
@@ -243,44 +251,62 @@ def _nominee(spec: CategorySpec, value: Any) -> int:
 # One group ------------------------------------------------------------------------------
 
 
-def _tally_group(spec: CategorySpec, ballots: list[Any], abstentions: int) -> CategoryResult:
+def _tally_group(spec: CategorySpec, ballots: Counter[Any], abstentions: int) -> CategoryResult:
+    """One group's ballots, each distinct marking with the number of ballots marked so."""
     if spec.method == "irv":
         return _tally_irv(spec, ballots, abstentions)
     rows: dict[int, _Row] = {}
     steps: list[str] = []
+    total = sum(ballots.values())
     if spec.method in ("single", "approval"):
         counts: Counter[int] = Counter()
-        for marks in ballots:
-            counts.update([marks] if spec.method == "single" else marks)
+        for marks, count in ballots.items():
+            for nominee in ([marks] if spec.method == "single" else marks):
+                counts[nominee] += count
         rows = {n: _Row(Fraction(counts[n])) for n in spec.nominees}
     elif spec.method == "ranked":
         places = spec.places or (len(spec.points) if spec.points else len(spec.nominees))
         points: Counter[int] = Counter()
         at_place = {n: [0] * places for n in spec.nominees}
-        for order in ballots:
+        for order, count in ballots.items():
             scheme = spec.points or range(len(order), 0, -1)
             for place, nominee in enumerate(order):
-                points[nominee] += scheme[place]
-                at_place[nominee][place] += 1
+                points[nominee] += scheme[place] * count
+                at_place[nominee][place] += count
         rows = {n: _Row(Fraction(points[n]), chain=tuple(at_place[n]),
                         place_counts=tuple(at_place[n])) for n in spec.nominees}
         steps = [f"more {_ordinal(p)} places" for p in range(1, places + 1)]
     else:  # score
-        given: dict[int, list[int]] = {n: [] for n in spec.nominees}
-        for scores in ballots:
-            for nominee, value in scores.items():
-                given[nominee].append(value)
+        given: dict[int, Counter[int]] = {n: Counter() for n in spec.nominees}
+        for scores, count in ballots.items():
+            for nominee, value in scores:
+                given[nominee][value] += count
         needed = spec.min_scores or 0
         for nominee, values in given.items():
-            mean = Fraction(sum(values), len(values)) if values else None
-            median = Fraction(statistics.median(sorted(values))) if values else None
-            eligible = len(values) >= needed
-            note = None if eligible else f"not eligible: {len(values)} scores, needs {needed}"
-            rows[nominee] = _Row(mean, chain=(len(values), median if median is not None else -1),
-                                 eligible=eligible, note=note, scores=len(values),
-                                 median=median)
+            number = sum(values.values())
+            mean = (Fraction(sum(v * c for v, c in values.items()), number)
+                    if number else None)
+            median = _median(values) if number else None
+            eligible = number >= needed
+            note = None if eligible else f"not eligible: {number} scores, needs {needed}"
+            rows[nominee] = _Row(mean, chain=(number, median if median is not None else -1),
+                                 eligible=eligible, note=note, scores=number, median=median)
         steps = ["more scores", "higher median"]
-    return _decide(spec, len(ballots), abstentions, rows, steps)
+    return _decide(spec, total, abstentions, rows, steps)
+
+
+def _median(values: Counter[int]) -> Fraction:
+    """The median of the scores given (each score with how often it was given)."""
+    number = sum(values.values())
+    middle = [(number - 1) // 2, number // 2]  # the one or two middle positions
+    found: list[int] = []
+    seen = 0
+    for value in sorted(values):
+        seen += values[value]
+        while middle and middle[0] < seen:
+            found.append(value)
+            middle.pop(0)
+    return Fraction(sum(found), len(found))
 
 
 @dataclass
@@ -350,7 +376,7 @@ def _ordinal(number: int) -> str:
 # Several groups -------------------------------------------------------------------------
 
 
-def _tally_weighted(spec: CategorySpec, by_group: Mapping[str, list[Any]],
+def _tally_weighted(spec: CategorySpec, by_group: Mapping[str, Counter[Any]],
                     abstentions: Mapping[str, int]) -> CategoryResult:
     """Each group alone, normalised to shares (0..1), then summed with the weights.
 
@@ -408,7 +434,7 @@ def _by_id(result: CategoryResult) -> dict[int, RankedNominee]:
 # Instant runoff -------------------------------------------------------------------------
 
 
-def _tally_irv(spec: CategorySpec, ballots: list[tuple[int, ...]],
+def _tally_irv(spec: CategorySpec, ballots: Counter[tuple[int, ...]],
                abstentions: int) -> CategoryResult:
     """Rounds until a nominee has more than half of the continuing ballots.
 
@@ -416,7 +442,8 @@ def _tally_irv(spec: CategorySpec, ballots: list[tuple[int, ...]],
     none left is exhausted. The ranking lists the nominees by the round they lasted to, then by
     their votes in their last round (the winner's: the final round).
     """
-    profile = Counter(ballots)
+    profile = ballots
+    cast = sum(ballots.values())
     continuing = set(spec.nominees)
     rounds: list[IrvRound] = []
     history: list[Counter[int]] = []
@@ -435,7 +462,7 @@ def _tally_irv(spec: CategorySpec, ballots: list[tuple[int, ...]],
                 counts[top] += weight
         history.append(counts)
         number = len(history)
-        live = len(ballots) - exhausted
+        live = cast - exhausted
         leader = max(counts.values())
         if not ballots or 2 * leader > live:
             winners = [n for n in continuing if counts[n] == leader] if ballots else []
@@ -475,7 +502,7 @@ def _tally_irv(spec: CategorySpec, ballots: list[tuple[int, ...]],
             rank = position + 1
         ranking.append(RankedNominee(nominee, Fraction(last_votes[nominee]), rank))
     return CategoryResult(
-        slug=spec.slug, method=spec.method, ballots=len(ballots), abstentions=abstentions,
+        slug=spec.slug, method=spec.method, ballots=cast, abstentions=abstentions,
         ranking=ranking, tie=bool(tied), tied=tied, winner=winners[0] if winners else None,
         winners=winners, tie_breaks=list(IRV_TIE_BREAKS), decided_by=decided_by,
         rounds=rounds, notes=[] if ballots else ["no ballots"])

@@ -83,6 +83,21 @@ def settle(actor: str, gala: Gala, now: dt.datetime | None = None) -> None:
         gala.closed_at = gala.closes_at
         audit.record(actor, "voting.close", gala_id=gala.id, subject=gala.name,
                      details={"scheduled": True, "at": gala.closes_at})
+        _seal(actor, gala)
+
+
+def settle_if_due(gala: Gala | None) -> Gala | None:
+    """Record a scheduled close that has passed, and seal the results, on the first request
+    or command that looks at the gala after it; later ones (and other workers) find it done.
+    """
+    if gala is None or gala.voting_state != OPEN or voting_phase(gala) != CLOSED:
+        return gala
+    from .results import SYSTEM_ACTOR
+
+    gala_id = gala.id
+    with write_transaction():
+        settle(SYSTEM_ACTOR, _get_gala(gala_id))
+    return db.session.get(Gala, gala_id)
 
 
 def refuse_while_another_vote_is_open(gala_id: int) -> None:
@@ -100,6 +115,12 @@ def _close_the_ballot_box(gala_id: int) -> None:
     from .ballots import close_the_ballot_box
 
     close_the_ballot_box(gala_id)
+
+
+def _seal(actor: str, gala: Gala) -> None:
+    from .results import seal_results
+
+    seal_results(actor, gala)
 
 
 KEEP = object()  # open_voting's default: keep the closing time the gala already has
@@ -141,7 +162,8 @@ def open_voting(actor: str, gala_id: int, closes_at: Any = KEEP) -> Gala:
 
 
 def close_voting(actor: str, gala_id: int) -> Gala:
-    """Close the vote now, for good. Raises ConflictError unless voting is open."""
+    """Close the vote now, for good, and seal the results (in the same transaction).
+    Raises ConflictError unless voting is open."""
     with write_transaction():
         gala = _get_gala(gala_id)
         settle(actor, gala)
@@ -154,6 +176,7 @@ def close_voting(actor: str, gala_id: int) -> Gala:
         gala.voting_state = CLOSED
         gala.closed_at = utcnow()
         audit.record(actor, "voting.close", gala_id=gala.id, subject=gala.name)
+        _seal(actor, gala)
     return gala
 
 
