@@ -682,3 +682,7 @@ def page_number() -> int:
     """The `?page=` asked for, within what a database can count to (else the first page)."""
     page = request.args.get("page", 1, type=int) or 1
     return page if 1 <= page <= MAX_PAGE else 1
+
+
+# The blueprint's other pages live in their own modules; importing them registers them.
+from . import organizers, results  # noqa: E402, F401
