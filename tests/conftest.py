@@ -300,6 +300,63 @@ def field_error(html: str, field: str) -> str | None:
     return unescape(match.group(1)).strip() if match else None
 
 
+# --- ballots and results -----------------------------------------------------------------------
+
+
+def cast_votes(app: Flask, gala_id: int, group: str, ballots: list[dict[str, Any]]) -> None:
+    """Cast each ballot (votes by category slug, as the API takes them) with a new card of the
+    group, through the real casting path."""
+    from voting import cards
+    from voting.ballots import card_keys, cast_ballot
+    from voting.models import Gala
+
+    with app.app_context():
+        keys = card_keys(app.config)
+        issued = cards.issue_cards("test", gala_id, group, keys, count=len(ballots))
+        for card, votes in zip(issued, ballots, strict=True):
+            cast_ballot(db.session.get(Gala, gala_id), card.code, votes, keys)
+
+
+def random_ballot(categories: list[Any], group: str, rnd: Any) -> dict[str, Any]:
+    """A valid ballot of the group over the categories (ORM objects), with some abstentions."""
+    votes: dict[str, Any] = {}
+    for category in categories:
+        if group not in category.weights() or rnd.random() < 0.1:
+            continue
+        ids = sorted(n.id for n in category.nominations)
+        if category.method == "single":
+            votes[category.slug] = rnd.choice(ids)
+        elif category.method in ("ranked", "irv"):
+            most = min(len(ids), category.places or len(ids))
+            votes[category.slug] = rnd.sample(ids, rnd.randint(1, most))
+        elif category.method == "approval":
+            votes[category.slug] = rnd.sample(ids, rnd.randint(1, min(len(ids),
+                                                                  category.max_choices or 9)))
+        elif category.method == "score":
+            votes[category.slug] = {n: rnd.randint(category.score_min, category.score_max)
+                                    for n in rnd.sample(ids, rnd.randint(1, len(ids)))}
+    return votes
+
+
+@pytest.fixture
+def voted_demo_gala(app: Flask, demo_gala: int) -> int:
+    """The demo gala, open, with 12 jury and 20 audience ballots (seeded random), still open."""
+    import random
+
+    from voting import results, services
+    from voting.models import Gala
+
+    rnd = random.Random(2026)
+    with app.app_context():
+        services.open_voting("test", demo_gala)
+        categories = results.gala_categories(db.session.get(Gala, demo_gala))
+        ballots = {group: [random_ballot(categories, group, rnd) for _ in range(count)]
+                   for group, count in (("jury", 12), ("audience", 20))}
+    for group, listed in ballots.items():
+        cast_votes(app, demo_gala, group, listed)
+    return demo_gala
+
+
 # --- a real browser: Debian's Chromium driven by Playwright ------------------------------------
 
 CHROMIUM = Path("/usr/bin/chromium")
