@@ -169,12 +169,13 @@ def _marks_of(method: str, text_marks: str) -> Any:
 
 def tally_gala(gala: Gala, categories: list[Category] | None = None
                ) -> dict[int, tally.CategoryResult]:
-    """Tally every balloted category of the gala from the database, by category id.
+    """Tally the balloted categories (all of the gala's by default) from the database, by id.
 
     The ballots are grouped in SQL (distinct markings with their counts), never loaded one
     ORM object per vote. Raises ValueError when a stored ballot breaks its category's rules.
     """
-    categories = categories if categories is not None else gala_categories(gala)
+    every = categories is None
+    categories = gala_categories(gala) if categories is None else categories
     balloted = {c.id: c for c in categories if c.balloted}
     ballots_by_group = dict(db.session.execute(
         select(Ballot.group, func.count()).where(Ballot.gala_id == gala.id)
@@ -184,6 +185,8 @@ def tally_gala(gala: Gala, categories: list[Category] | None = None
     rows = db.session.execute(text(_MARKINGS[dialect_name()]), {"gala": gala.id})
     for group, category_id, text_marks, count in rows:
         category = balloted.get(category_id)
+        if category is None and not every:
+            continue  # a category not asked for
         if category is None:
             raise ValueError(f"ballots mark category #{category_id}, which is not balloted")
         votes[category_id].append(
