@@ -493,8 +493,8 @@ def decide(actor: str, category_id: int, winners: Iterable[Any], reason: str) ->
         decision = Decision(chosen, actor, utcnow().replace(microsecond=0), reason)
         new = _add_version(actor, category, "decision", seal.figures, decision, reason)
         audit.record(actor, "results.decide", gala_id=category.gala_id, subject=category.slug,
-                     details={"version": new.version, "winners": chosen, "reason": reason,
-                              "commitment": new.commitment})
+                     # Not the winners: the audit trail is read by more eyes than the results.
+                     details={"version": new.version, "commitment": new.commitment})
     return new
 
 
