@@ -540,3 +540,241 @@ def test_tally_single_nominee_category():
     spec = CategorySpec("solo", "approval", frozenset({7}), JURY)
     result = tally_category(spec, votes("jury", [7], []))
     assert result.winner == 7 and result.margin is None and result.to_dict()["margin"] is None
+
+
+# hand-worked: all abstaining, one ballot, a nominee with no votes, recusals ---------------
+
+
+def test_tally_ranked_all_abstaining_has_no_winner():
+    spec = CategorySpec("tt", "ranked", frozenset({1, 2, 3}), JURY, places=3)
+    result = tally_category(spec, votes("jury", [], None, []))
+    # Nothing ranked: every nominee on 0 points and no place counted, all level at rank 1.
+    assert (result.ballots, result.abstentions) == (0, 3)
+    assert scores_of(result) == {1: 0, 2: 0, 3: 0} and ranks_of(result) == {1: 1, 2: 1, 3: 1}
+    assert all(r.place_counts == (0, 0, 0) for r in result.ranking)
+    assert result.winner is None and not result.tie and result.notes == ["no ballots"]
+
+
+def test_tally_ranked_one_ballot():
+    scheme = [12, 10, 8]
+    spec = CategorySpec("tt", "ranked", frozenset({1, 2, 3, 4}), JURY, places=3, points=scheme)
+    result = tally_category(spec, votes("jury", [3, 1]))
+    # 3: 12 (first), 1: 10 (second), 2 and 4 unranked: 0 each, level at rank 3.
+    assert scores_of(result) == {3: 12, 1: 10, 2: 0, 4: 0}
+    assert ranks_of(result) == {3: 1, 1: 2, 2: 3, 4: 3}
+    assert result.winner == 3 and result.margin == 2 and result.ballots == 1
+    # With the default (Borda over the places filled) the same ballot fills two places: 2, 1.
+    borda = CategorySpec("tt", "ranked", frozenset({1, 2, 3, 4}), JURY, places=3)
+    assert scores_of(tally_category(borda, votes("jury", [3, 1]))) == {3: 2, 1: 1, 2: 0, 4: 0}
+
+
+def test_tally_ranked_recusal_fills_fewer_places():
+    # Three places, Borda over the places filled. The second juror is recused from nominee 1
+    # and ranks only 2 and 3: that ballot fills two places, worth 2 and 1 (not 3 and 2), so a
+    # recusal neither inflates the others' points nor costs the recused nominee anything but
+    # the missing ballot.
+    #   [1, 2, 3]: 1 -> 3, 2 -> 2, 3 -> 1          [2, 3]: 2 -> 2, 3 -> 1
+    #   1: 3    2: 2 + 2 = 4    3: 1 + 1 = 2
+    spec = CategorySpec("tt", "ranked", frozenset({1, 2, 3}), JURY, places=3)
+    result = tally_category(spec, votes("jury", [1, 2, 3], [2, 3]))
+    assert scores_of(result) == {1: 3, 2: 4, 3: 2}
+    assert result.winner == 2 and result.decided_by is None
+    by_id = {r.nominee_id: r for r in result.ranking}
+    assert by_id[1].place_counts == (1, 0, 0) and by_id[2].place_counts == (1, 1, 0)
+
+
+def test_tally_score_all_abstaining_has_no_winner():
+    result = tally_category(score_spec(min_scores=1), votes("jury", {}, None))
+    # No score at all: no mean, no median; with a minimum of one score nobody is eligible,
+    # but the first thing said is that there were no ballots.
+    assert (result.ballots, result.abstentions) == (0, 2)
+    assert scores_of(result) == {1: None, 2: None, 3: None}
+    assert all(r.scores == 0 and r.median is None and not r.eligible for r in result.ranking)
+    assert result.ranking[0].note == "not eligible: 0 scores, needs 1"
+    assert result.winner is None and not result.tie and result.notes == ["no ballots"]
+
+
+def test_tally_score_one_ballot():
+    result = tally_category(score_spec(), votes("jury", {2: 7, 3: 4}))
+    # 2: mean 7 (one score, median 7), 3: mean 4, 1: never scored (no mean, ranked last).
+    by_id = {r.nominee_id: r for r in result.ranking}
+    assert (by_id[2].score, by_id[2].scores, by_id[2].median) == (7, 1, 7)
+    assert by_id[1].score is None and by_id[1].scores == 0
+    assert [r.nominee_id for r in result.ranking] == [2, 3, 1]
+    assert result.winner == 2 and result.margin == 3
+    # The same ballot with a minimum of two scores: nobody is eligible yet.
+    result = tally_category(score_spec(min_scores=2), votes("jury", {2: 7, 3: 4}))
+    assert result.winner is None and result.notes == ["no eligible nominee"]
+
+
+def test_tally_score_recused_nominee_is_ineligible_and_says_so():
+    # Three jurors, min_scores 3. Juror C is recused from nominee 1 and cannot score it:
+    #   A {1: 9, 2: 6, 3: 4}   B {1: 8, 2: 7, 3: 5}   C {2: 8, 3: 6}
+    #   1: (9 + 8) / 2 = 17/2 on 2 scores: highest mean, but not eligible (needs 3)
+    #   2: (6 + 7 + 8) / 3 = 7 on 3 scores      3: (4 + 5 + 6) / 3 = 5 on 3 scores
+    # so 2 wins by 7 - 5 = 2 over the next eligible nominee, and 1 is listed last.
+    ballots = votes("jury", {1: 9, 2: 6, 3: 4}, {1: 8, 2: 7, 3: 5}, {2: 8, 3: 6})
+    result = tally_category(score_spec(min_scores=3), ballots)
+    by_id = {r.nominee_id: r for r in result.ranking}
+    assert (by_id[1].score, by_id[1].scores, by_id[1].eligible) == (Fraction(17, 2), 2, False)
+    assert by_id[1].note == "not eligible: 2 scores, needs 3"
+    assert result.to_dict()["ranking"][2]["note"] == "not eligible: 2 scores, needs 3"
+    assert (by_id[2].score, by_id[2].scores, by_id[2].median) == (7, 3, 7)
+    assert (by_id[3].score, by_id[3].scores, by_id[3].median) == (5, 3, 5)
+    assert [r.nominee_id for r in result.ranking] == [2, 3, 1]
+    assert ranks_of(result) == {2: 1, 3: 2, 1: 3}
+    assert result.winner == 2 and result.margin == 2
+    # Without a minimum the recusal only shortens 1's mean, which still wins.
+    assert tally_category(score_spec(), ballots).winner == 1
+
+
+def test_tally_approval_all_abstaining_has_no_winner():
+    spec = CategorySpec("ap", "approval", frozenset({1, 2, 3}), JURY)
+    result = tally_category(spec, votes("jury", [], set(), None))
+    assert (result.ballots, result.abstentions) == (0, 3)
+    assert scores_of(result) == {1: 0, 2: 0, 3: 0}
+    assert result.winner is None and not result.tie and result.notes == ["no ballots"]
+
+
+def test_tally_approval_one_ballot_approving_two_is_a_tie():
+    spec = CategorySpec("ap", "approval", frozenset({1, 2, 3}), JURY)
+    result = tally_category(spec, votes("jury", [3, 2]))
+    # 2: 1, 3: 1, 1: no approval. Approval has no tie-break: 2 and 3 are tied for first.
+    assert scores_of(result) == {1: 0, 2: 1, 3: 1}
+    assert ranks_of(result) == {2: 1, 3: 1, 1: 3}
+    assert result.tie and result.tied == [2, 3] and result.winner is None
+    assert result.tie_breaks == []
+
+
+def test_tally_approval_recusal_and_a_nominee_nobody_approves():
+    spec = CategorySpec("ap", "approval", frozenset({1, 2, 3, 4}), JURY, max_choices=2)
+    # The third and fourth jurors are recused from 1 and approve 2 only; nobody approves 4.
+    #   [1, 2] [1, 3] [2] [2]  ->  1: 2    2: 1 + 1 + 1 = 3    3: 1    4: 0
+    result = tally_category(spec, votes("jury", [1, 2], [1, 3], [2], [2]))
+    assert scores_of(result) == {1: 2, 2: 3, 3: 1, 4: 0}
+    assert ranks_of(result) == {2: 1, 1: 2, 3: 3, 4: 4}
+    assert result.winner == 2 and result.margin == 1
+
+
+def test_tally_irv_one_ballot():
+    result = tally_category(irv_spec({1, 2, 3}), votes("jury", [2, 1]))
+    # Round 1: 2 has 1 of 1 continuing ballot, more than half: it wins at once.
+    assert [dict(r.counts) for r in result.rounds] == [{1: 0, 2: 1, 3: 0}]
+    assert result.winner == 2 and result.ballots == 1
+    assert ranks_of(result) == {2: 1, 1: 2, 3: 2}  # neither eliminated, both on 0 votes
+    assert_rounds_add_up(result)
+
+
+def test_tally_irv_nominee_without_votes_goes_first():
+    # Nobody ranks 4.
+    #   round 1: 1: 3, 2: 2, 3: 1, 4: 0 of 6 -> 4 (0 votes) out
+    #   round 2: 1: 3, 2: 2, 3: 1 of 6      -> 3 out, its one ballot runs out
+    #   round 3: 1: 3, 2: 2 of 5 continuing -> 3 of 5 is a majority: 1 wins
+    ballots = (votes("jury", [1], times=3) + votes("jury", [2, 1], times=2)
+               + votes("jury", [3]))
+    result = tally_category(irv_spec({1, 2, 3, 4}), ballots)
+    assert [(dict(r.counts), r.exhausted, r.eliminated) for r in result.rounds] == [
+        ({1: 3, 2: 2, 3: 1, 4: 0}, 0, (4,)),
+        ({1: 3, 2: 2, 3: 1}, 0, (3,)),
+        ({1: 3, 2: 2}, 1, ()),
+    ]
+    assert result.winner == 1 and ranks_of(result) == {1: 1, 2: 2, 3: 3, 4: 4}
+    assert scores_of(result) == {1: 3, 2: 2, 3: 1, 4: 0}
+    assert_rounds_add_up(result)
+
+
+def test_tally_irv_all_abstaining_keeps_one_empty_round():
+    result = tally_category(irv_spec({1, 2}), votes("jury", [], None, []))
+    assert (result.ballots, result.abstentions) == (0, 3)
+    assert [dict(r.counts) for r in result.rounds] == [{1: 0, 2: 0}]
+    assert result.winner is None and not result.tie and result.notes == ["no ballots"]
+
+
+def test_tally_weighted_all_abstaining_has_no_winner():
+    spec = CategorySpec("w", "single", frozenset({1, 2}), WEIGHTS)
+    result = tally_category(spec, votes("jury", []) + votes("audience", None))
+    assert (result.ballots, result.abstentions) == (0, 2)
+    assert result.notes == ["jury: no ballots, contributes 0",
+                            "audience: no ballots, contributes 0", "no ballots"]
+    assert result.winner is None and not result.tie
+
+
+def test_tally_weighted_one_ballot():
+    spec = CategorySpec("w", "ranked", frozenset({1, 2, 3}), WEIGHTS, places=2)
+    result = tally_category(spec, votes("jury", [2, 3]))
+    # Jury: 2 -> 2 points, 3 -> 1 of 3 points: shares 2/3 and 1/3; audience: no ballots.
+    #   2: 0.7 * 2/3 = 7/15    3: 0.7 * 1/3 = 7/30    1: 0
+    assert scores_of(result) == {2: Fraction(7, 15), 3: Fraction(7, 30), 1: 0}
+    assert result.winner == 2 and result.notes == ["audience: no ballots, contributes 0"]
+
+
+# grouped votes: count=k is k ballots --------------------------------------------------------
+
+GROUPED = [
+    *MIXED,
+    (CategorySpec("f", "ranked", frozenset(range(1, 6)), WEIGHTS, places=3,
+                  points=[5, 3, 1]),
+     lambda rng, n: rng.sample(range(1, 6), rng.randrange(0, 4))),
+    (CategorySpec("g", "approval", frozenset({1, 2, 3, 4}), {"jury": 50, "audience": 50},
+                  max_choices=2),
+     lambda rng, n: rng.sample([1, 2, 3, 4], rng.randrange(3))),
+    (CategorySpec("h", "score", frozenset({1, 2, 3}), JURY, score_min=0, score_max=3,
+                  min_scores=2),
+     lambda rng, n: {k: rng.randint(0, 3) for k in rng.sample([1, 2, 3], rng.randrange(4))}),
+]
+
+
+def _grouped(ballots):
+    """The ballots as the database hands them over: one vote per distinct marking, counted."""
+    def key(vote):
+        marks = vote.marks
+        if isinstance(marks, dict):
+            return (vote.group, "d", tuple(sorted(marks.items())))
+        return (vote.group, "l", tuple(marks) if isinstance(marks, list) else marks)
+
+    counted: dict = {}
+    for vote in ballots:
+        entry = counted.setdefault(key(vote), [vote.marks, 0])
+        entry[1] += 1
+    return [CategoryVote(group, marks, count) for (group, _, _), (marks, count)
+            in counted.items()]
+
+
+@pytest.mark.parametrize(("spec", "make"), GROUPED,
+                         ids=[f"{s.method}-{len(s.groups)}" for s, _ in GROUPED])
+def test_tally_grouped_votes_equal_separate_ballots(spec, make):
+    rng = random.Random(7)
+    groups = list(spec.groups)
+    for size in (1, 6, 40, 150):
+        ballots = [CategoryVote(rng.choice(groups), make(rng, size)) for _ in range(size)]
+        grouped = _grouped(ballots)
+        assert sum(v.count for v in grouped) == size
+        if size >= 40:
+            assert any(v.count > 1 for v in grouped)  # the check means something
+        expected = canonical_json(tally_category(spec, ballots))
+        assert canonical_json(tally_category(spec, grouped)) == expected
+        rng.shuffle(grouped)
+        assert canonical_json(tally_category(spec, grouped)) == expected
+
+
+@pytest.mark.parametrize("method", ["single", "ranked", "score", "approval", "irv"])
+def test_tally_grouped_vote_counts_as_that_many_ballots(method):
+    spec = CategorySpec("x", method, frozenset({1, 2, 3}), JURY, places=3, score_min=1,
+                        score_max=5)
+    marks = {1: 4, 2: 5} if method == "score" else [2, 1]
+    if method == "single":
+        marks = [2]
+    for count in (1, 2, 5):
+        separate = [CategoryVote("jury", marks)] * count + [CategoryVote("jury", None)] * 2
+        grouped = [CategoryVote("jury", marks, count), CategoryVote("jury", None, 2)]
+        assert (canonical_json(tally_category(spec, grouped))
+                == canonical_json(tally_category(spec, separate)))
+        assert tally_category(spec, grouped).ballots == count
+
+
+@pytest.mark.parametrize("count", [0, -1, 1.0, 2.5, True, False, "2", None])
+@pytest.mark.parametrize("marks", [[1], None])
+def test_tally_vote_count_must_be_a_whole_number_of_ballots(count, marks):
+    spec = CategorySpec("x", "approval", frozenset({1, 2}), JURY)
+    with pytest.raises(ValueError, match="whole number of ballots"):
+        tally_category(spec, [CategoryVote("jury", [2]), CategoryVote("jury", marks, count)])
