@@ -7,12 +7,13 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from . import cards, services, transfer, window
+from . import cards, results, services, transfer, window
 from .audit import verify_chain
 from .ballots import card_keys
 from .errors import ImportRejectedError, VotingError
@@ -283,6 +284,215 @@ def issue_tokens(group: str, count: int | None, labels: tuple[str, ...],
     click.echo(cards.cards_csv(issued), nl=False)
 
 
+# --- Results: the tally, the ballot box, the recount -----------------------------------------
+
+results_cli = AppGroup("results", help="Sealed results: check their commitments, reveal one.")
+ballots_cli = AppGroup("ballots", help="The anonymised ballot box.")
+
+
+def _sealed_gala():  # noqa: ANN202
+    """The current gala once its results are sealed (a passed scheduled close seals them)."""
+    gala = _need_gala()
+    if gala.sealed_at is None:
+        phase = window.voting_phase(gala)
+        click.echo(f"Error: results are sealed when voting closes (voting in {gala.name} is "
+                   f"{phase}).", err=True)
+        sys.exit(1)
+    return gala
+
+
+SCORE_HEADINGS = {"single": "Votes", "ranked": "Points", "score": "Mean", "approval": "Approvals",
+                  "irv": "Last round"}
+
+
+def _figure(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return str(value) if isinstance(value, int) else f"{value:.3f}"
+
+
+def _nominee(summary: dict[str, Any], nominee_id: int) -> str:
+    name = next((row["name"] for row in summary["ranking"] if row["nominee_id"] == nominee_id),
+                None)
+    return f"{name} (#{nominee_id})" if name else f"#{nominee_id}"
+
+
+def _mark(summary: dict[str, Any], row: dict[str, Any], note: str | None) -> str:
+    if row["nominee_id"] in summary["winners"]:
+        return "WINNER (ex aequo)" if len(summary["winners"]) > 1 else "WINNER"
+    if row["nominee_id"] in summary["tied"]:
+        return "TIED"
+    return note or ""
+
+
+def _print_outcome(number: int, outcome: results.Outcome) -> None:
+    summary = outcome.summary()
+    groups = ", ".join(f"{group} {weight}%" for group, weight in
+                       outcome.category.weights().items())
+    click.echo(f"{number}. {summary['name']} [{summary['slug']}]: {summary['method']}"
+               + (f", {groups}" if groups else "")
+               + ("" if summary["award"] == "award" else f", {summary['award']}"))
+    if not outcome.category.balloted:
+        click.echo("   Decided by the chapter, without ballots.")
+    else:
+        click.echo(f"   Ballots: {summary['ballots']}, abstentions: {summary['abstentions']}")
+    counted = {row["nominee_id"]: row for row in outcome.figures.get("ranking", [])}
+    if summary["ranking"]:
+        width = max(len("Nominee"), *(len(row["name"]) for row in summary["ranking"]))
+        heading = ("Share" if len(outcome.category.groups) > 1
+                   else SCORE_HEADINGS.get(summary["method"], "Score"))
+        scores = summary["method"] == "score"
+        click.echo(f"   {'Rank':>4}  {'Nominee':<{width}}  {heading:>10}"
+                   + ("  Scores" if scores else ""))
+        for row in summary["ranking"]:
+            figures = counted.get(row["nominee_id"], {})
+            mark = _mark(summary, row, figures.get("note"))
+            number = f"  {figures.get('scores', 0):>6}" if scores else ""
+            click.echo(f"   {row['rank']:>4}  {row['name']:<{width}}  "
+                       f"{_figure(row['score']):>10}{number}  {mark}".rstrip())
+    if summary["tie_breaks"]:
+        click.echo(f"   Tie-breaks: {'; '.join(summary['tie_breaks'])}")
+    if summary["tie"]:
+        tied = ", ".join(_nominee(summary, n) for n in summary["tied"])
+        click.echo(f"   TIE between {tied}: awaiting the jury chair's decision.")
+    elif summary["awaiting_decision"]:
+        click.echo("   No winner yet: awaiting the jury chair's decision.")
+    else:
+        winners = ", ".join(_nominee(summary, n) for n in summary["winners"])
+        label = "Winners (ex aequo)" if len(summary["winners"]) > 1 else "Winner"
+        margin = f", margin {_figure(summary['margin'])}" if summary["margin"] else ""
+        decided = f", decided by {summary['decided_by']}" if summary["decided_by"] else ""
+        click.echo(f"   {label}: {winners}{margin}{decided}")
+    decision = summary["decision"]
+    if decision:
+        click.echo(f"   Decision by {decision['by']} at {decision['at']}: {decision['reason']}")
+    state = "revealed" if summary["revealed"] else "sealed, not revealed"
+    click.echo(f"   Commitment (version {summary['version']}, {state}): "
+               f"{summary['commitment']}")
+
+
+@click.command("tally")
+@click.option("--json", "as_json", is_flag=True, help='Print {"categories": [...]} as JSON.')
+@with_appcontext
+def tally_results(as_json: bool) -> None:
+    """Print the sealed results of the current gala, once voting has closed."""
+    gala = _sealed_gala()
+    sealed = [outcome for outcome in results.outcomes(gala) if outcome.sealed]
+    if as_json:
+        click.echo(json.dumps({"categories": [o.summary() for o in sealed]},
+                              ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{gala.name}: results sealed at {_local(gala.sealed_at)} "
+               f"({GALA_TIMEZONE.key}), ballot box {gala.ballot_box_fingerprint}")
+    for number, outcome in enumerate(sealed, start=1):
+        click.echo()
+        _print_outcome(number, outcome)
+
+
+@ballots_cli.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, allow_dash=True))
+def export_ballots(file: str) -> None:
+    """Write the anonymised ballot box to FILE as JSON ('-' for standard output), after the
+    close: no card, no receipt, in an order that says nothing."""
+    gala = _sealed_gala()
+    box = results.ballot_box(gala)
+    text = json.dumps(box.document, ensure_ascii=False, indent=1) + "\n"
+    if file == "-":
+        click.echo(text, nl=False)
+    else:
+        try:
+            Path(file).write_text(text, encoding="utf-8")
+        except OSError as error:
+            click.echo(f"Error: cannot write {file}: {error.strerror or error}", err=True)
+            sys.exit(1)
+        click.echo(f"Exported {len(box.document['ballots'])} ballots of {gala.name} to {file} "
+                   f"(fingerprint {box.fingerprint})")
+    if box.fingerprint != gala.ballot_box_fingerprint:
+        click.echo(f"Warning: the stored ballots no longer match the ballot box sealed at the "
+                   f"close (fingerprint {gala.ballot_box_fingerprint}).", err=True)
+
+
+def _read_export(file: str) -> Any:
+    """A JSON file's content, or exit 1 with a message saying what is wrong with it."""
+    try:
+        raw = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+        return json.loads(raw)
+    except FileNotFoundError:
+        problem = "no such file"
+    except OSError as error:
+        problem = f"cannot read it ({error.strerror or error})"
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        problem = "not a ballot-box export (not UTF-8 JSON)"
+    click.echo(f"Error: {file}: {problem}.", err=True)
+    sys.exit(1)
+
+
+@click.command("recount")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@with_appcontext
+def recount_ballots(file: str) -> None:
+    """Count every category again from a ballot-box export (`ballots export`) alone and compare
+    with the sealed results; exit 0 when everything matches, 1 when anything does not."""
+    document = _read_export(file)
+    gala = _sealed_gala()
+    try:
+        report = results.recount(gala, document)
+    # A hand-edited export can carry any type anywhere: whatever it breaks, say so plainly.
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        click.echo(f"Error: {file}: cannot be recounted: {error}", err=True)
+        sys.exit(1)
+    exported = document.get("gala") if isinstance(document.get("gala"), dict) else {}
+    lines = [("gala", exported.get("year") == gala.year,
+              f"export of {exported.get('name')!r} ({exported.get('year')}), sealed "
+              f"{gala.name!r} ({gala.year})"), *report.lines]
+    width = max(len(what) for what, _, _ in lines)
+    for what, ok, detail in lines:
+        click.echo(f"{what:<{width}}  {'OK' if ok else 'MISMATCH':<8}  {detail}")
+    wrong = [what for what, ok, _ in lines if not ok]
+    if not wrong:
+        click.echo(f"Verdict: the recount matches the sealed results ({len(lines)} checks).")
+        return
+    click.echo(f"Verdict: MISMATCH: {len(wrong)} of {len(lines)} checks differ from the sealed "
+               f"results ({', '.join(wrong)}).")
+    sys.exit(1)
+
+
+@results_cli.command("verify")
+def verify_results() -> None:
+    """Check every stored result version against its commitments; exit 0 when all hold."""
+    gala = _sealed_gala()
+    versions = sum(len(category.seals) for category in results.gala_categories(gala))
+    problems = results.verify_seals(gala)
+    if not problems:
+        click.echo(f"All commitments hold: {versions} sealed versions ({gala.name}).")
+        return
+    click.echo(f"Commitments BROKEN ({len(problems)} problems in {versions} versions):",
+               err=True)
+    for problem in problems:
+        click.echo(f"  {problem}", err=True)
+    sys.exit(1)
+
+
+@results_cli.command("reveal")
+@click.argument("slug")
+def reveal_result(slug: str) -> None:
+    """Reveal one category: its result and nonce become public at /api/v1/results."""
+    gala = _sealed_gala()
+    category = next((c for c in results.gala_categories(gala) if c.slug == slug), None)
+    if category is None:
+        click.echo(f"Error: no category {slug!r} in {gala.name}.", err=True)
+        sys.exit(1)
+    try:
+        category = results.reveal_category(CLI_ACTOR, category.id)
+    except VotingError as error:
+        _fail(error)
+    summary = results.outcome_of(category).summary()
+    winners = ", ".join(_nominee(summary, n) for n in summary["winners"])
+    click.echo(f"Revealed {category.name_pl} [{slug}]: {winners} "
+               f"(version {summary['version']}, commitment {summary['commitment']})")
+
+
 def register_cli(app: Flask) -> None:
-    for command in (organizer_cli, gala_cli, audit_cli, voting_cli, tokens_cli, load_demo):
+    for command in (organizer_cli, gala_cli, audit_cli, voting_cli, tokens_cli, load_demo,
+                    results_cli, ballots_cli, tally_results, recount_ballots):
         app.cli.add_command(command)
