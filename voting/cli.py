@@ -466,7 +466,8 @@ def verify_results() -> None:
     if not problems:
         click.echo(f"All commitments hold: {versions} sealed versions ({gala.name}).")
         return
-    click.echo(f"Commitments BROKEN ({len(problems)} problems in {versions} versions):",
+    many = "s" if len(problems) > 1 else ""
+    click.echo(f"Commitments BROKEN ({len(problems)} problem{many} in {versions} versions):",
                err=True)
     for problem in problems:
         click.echo(f"  {problem}", err=True)
