@@ -117,8 +117,8 @@ def test_browser_nominees_on_a_projector_in_polish_then_english(browser, live_se
     visit = Visit(browser, live_server, PROJECTOR, "pl-PL")
     page = visit.go("/nominees")
     assert page.locator("h1").inner_text() == "Nominowani"
-    assert page.locator("section.category-public").count() == 8
-    assert page.locator(".nominee-card").count() == 36
+    assert page.locator("section.category-public").count() == 10
+    assert page.locator(".nominee-card").count() == 41
     visit.shot("projector-nominees-pl")
     page.get_by_role("link", name="EN").click()
     assert page.locator("h1").inner_text() == "Nominees"

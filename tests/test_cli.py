@@ -150,9 +150,9 @@ def test_organizer_ensure_demo_refused_in_production(app, runner):
 def test_demo_loads_once_and_then_changes_nothing(app, runner):
     first = runner.invoke(args=["demo"])
     assert first.exit_code == 0, first.output
-    assert "8" in first.output and "25" in first.output
+    assert "10 categories" in first.output and "25" in first.output
     loaded = counts(app)
-    assert (loaded["Gala"], loaded["Category"], loaded["Profile"]) == (1, 8, 25)
+    assert (loaded["Gala"], loaded["Category"], loaded["Profile"]) == (1, 10, 25)
     assert loaded["AuditEntry"] == 1
     second = runner.invoke(args=["demo"])
     assert second.exit_code == 0
@@ -181,7 +181,7 @@ def test_gala_export_then_import_into_a_fresh_installation(app, runner, demo_gal
 
     imported = other_app.test_cli_runner().invoke(args=["gala", "import", str(path)])
     assert imported.exit_code == 0, imported.output
-    assert "8" in imported.output and "25" in imported.output
+    assert "10 categories" in imported.output and "25" in imported.output
     assert exported(other_app, 2023) == exported(app, 2023)
     with other_app.app_context():
         assert db.session.scalar(select(AuditEntry.action)) == "import.gala"

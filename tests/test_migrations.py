@@ -186,5 +186,5 @@ def test_migrations_batch_rebuild_on_sqlite_keeps_the_rows_that_refer_to_it(tmp_
         after = row_counts(db)
         db.session.remove()
         db.engine.dispose()
-    assert counts == [8, 25, 36]
+    assert counts == [10, 25, 41]
     assert after == counts

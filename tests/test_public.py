@@ -22,7 +22,8 @@ from voting.models import Category, Nomination
 from voting.validation import platform_label
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "voting" / "translations"
-SPEC_CATEGORY_KEYS = {"slug", "name", "method", "params", "groups", "nominees"}
+SPEC_CATEGORY_KEYS = {"slug", "name", "award", "method", "ex_aequo", "params", "groups",
+                      "nominees"}
 # What the API gives beyond the keys the API description requires.
 EXTRA_CATEGORY_KEYS = {"description", "weights"}
 
@@ -141,7 +142,8 @@ def test_api_gala_has_the_documented_shape(client, demo_gala):
     assert body["voting"] == {"state": "draft", "closes_at": None}
     for category in body["categories"]:
         assert SPEC_CATEGORY_KEYS <= set(category) <= SPEC_CATEGORY_KEYS | EXTRA_CATEGORY_KEYS
-        assert isinstance(category["groups"], list) and category["groups"]
+        assert isinstance(category["groups"], list)
+        assert bool(category["groups"]) == (category["method"] != "decision")
         for nominee in category["nominees"]:
             assert set(nominee) == {"id", "profile_id", "name", "unit", "platform", "url"}
             assert isinstance(nominee["id"], int) and isinstance(nominee["profile_id"], int)

@@ -73,7 +73,8 @@ def test_results_sealed_at_the_close_with_commitments_that_hold(sealed):
     the_gala = gala(sealed)
     assert the_gala.sealed_at is not None and len(the_gala.ballot_box_fingerprint) == 64
     outcomes = results.outcomes(the_gala)
-    assert len(outcomes) == 8 and all(o.seal.version == 1 for o in outcomes)
+    # 8 balloted categories and the 2 the chapter decides: every one sealed at the close.
+    assert len(outcomes) == 10 and all(o.seal.version == 1 for o in outcomes)
     for outcome in outcomes:
         seal = outcome.seal
         assert seal.commitment == hashlib.sha256(
@@ -89,6 +90,9 @@ def test_results_sealed_at_the_close_with_commitments_that_hold(sealed):
 def test_results_public_text_carries_ranks_but_no_figures(sealed):
     for outcome in results.outcomes(gala(sealed)):
         public = json.loads(outcome.seal.result)
+        if not outcome.category.balloted:  # nothing to rank until the chair records it
+            assert public["ranking"] == [] and public["awaiting_decision"]
+            continue
         assert set(public["ranking"][0]) == {"nominee_id", "rank", "eligible"}
         assert "ballots" not in public and '"score":' not in outcome.seal.result
         assert json.loads(outcome.seal.figures)["ballots"] == outcome.summary()["ballots"]
@@ -98,7 +102,7 @@ def test_results_seal_once_only(sealed):
     assert results.seal_results(ACTOR, gala(sealed)) is False
     with pytest.raises(ConflictError):
         services.close_voting(ACTOR, sealed)
-    assert db.session.scalar(select(func.count()).select_from(ResultSeal)) == 8
+    assert db.session.scalar(select(func.count()).select_from(ResultSeal)) == 10
     assert seal_actions() == ["results.seal"]
 
 
@@ -131,7 +135,7 @@ def test_results_scheduled_close_sealed_once_by_the_first_of_many_requests(app, 
     assert errors == []
     with app.app_context():
         assert seal_actions() == ["results.seal"]
-        assert db.session.scalar(select(func.count()).select_from(ResultSeal)) == 8
+        assert db.session.scalar(select(func.count()).select_from(ResultSeal)) == 10
         assert gala(voted_demo_gala).closed_at == gala(voted_demo_gala).closes_at
 
 
@@ -165,7 +169,9 @@ def test_results_recount_of_the_export_equals_the_sealed_results(sealed):
     report = results.recount(the_gala, document)
     assert report.matches, report.lines
     recounted = results.tally_export(document)
-    for outcome in results.outcomes(the_gala):
+    balloted = [o for o in results.outcomes(the_gala) if o.category.balloted]
+    assert set(recounted) == {o.category.slug for o in balloted}  # no ballots, no recount
+    for outcome in balloted:
         assert tally.canonical_json(recounted[outcome.category.slug]) == outcome.seal.figures
 
 

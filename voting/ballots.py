@@ -48,6 +48,7 @@ from .errors import (
 )
 from .extensions import db
 from .models import (
+    BALLOT_METHODS,
     Ballot,
     BallotChoice,
     Category,
@@ -226,6 +227,9 @@ _nomination = Nomination.__table__
 _profile = Profile.__table__
 _ballot = Ballot.__table__
 _choice = BallotChoice.__table__
+# A decision of the chapter is never on a ballot, so it has no rules here: a ballot naming it
+# names no category of the ballot.
+_ON_BALLOTS = _category.c.method.in_(BALLOT_METHODS)
 
 
 def _load_rules(gala_id: int) -> GalaRules:
@@ -233,20 +237,20 @@ def _load_rules(gala_id: int) -> GalaRules:
     categories = connection.execute(
         select(_category.c.id, _category.c.slug, _category.c.method, _category.c.places,
                _category.c.score_min, _category.c.score_max, _category.c.max_choices)
-        .where(_category.c.gala_id == gala_id)
+        .where(_category.c.gala_id == gala_id, _ON_BALLOTS)
         .order_by(_category.c.position, _category.c.id)).all()
     groups: dict[int, set[str]] = {row.id: set() for row in categories}
     for category_id, group in connection.execute(
             select(_category_group.c.category_id, _category_group.c.group)
             .join(_category, _category.c.id == _category_group.c.category_id)
-            .where(_category.c.gala_id == gala_id)):
+            .where(_category.c.gala_id == gala_id, _ON_BALLOTS)):
         groups[category_id].add(group)
     nominees: dict[int, set[int]] = {row.id: set() for row in categories}
     profile_of: dict[int, int] = {}
     for nomination_id, category_id, profile_id in connection.execute(
             select(_nomination.c.id, _nomination.c.category_id, _nomination.c.profile_id)
             .join(_category, _category.c.id == _nomination.c.category_id)
-            .where(_category.c.gala_id == gala_id)):
+            .where(_category.c.gala_id == gala_id, _ON_BALLOTS)):
         nominees[category_id].add(nomination_id)
         profile_of[nomination_id] = profile_id
     rules = [CategoryRules(id=row.id, slug=row.slug, method=row.method,

@@ -12,6 +12,7 @@ from .extensions import db
 from .models import CURRENT_GALA_ORDER, AuditEntry, Category, Gala, Nomination, Profile
 
 MIN_NOMINEES = 2
+MIN_DECISION_NOMINEES = 1
 
 
 def current_gala() -> Gala | None:
@@ -82,9 +83,20 @@ def readiness(gala: Gala, categories: list[Category] | None = None) -> list[str]
     locale = str(get_locale() or "pl")
     if not categories:
         problems.append(gettext("The gala has no categories yet."))
+    elif not any(category.balloted for category in categories):
+        problems.append(gettext("Every category is decided by the chapter: there is nothing "
+                                "to vote on. Add a category decided by ballot."))
     for category in categories:
         count = len(category.nominations)
         name = category.name(locale)
+        if not category.balloted:
+            # The chapter decides among its nominees after the close: one is enough.
+            if count < MIN_DECISION_NOMINEES:
+                problems.append(gettext("“%(name)s” needs at least one nominee.", name=name))
+            if category.groups:
+                problems.append(gettext("“%(name)s” is decided by the chapter, so it cannot "
+                                        "have voter groups.", name=name))
+            continue
         if count < MIN_NOMINEES:
             problems.append(gettext("“%(name)s” needs at least %(min)d nominees (has %(count)d).",
                                     name=name, min=MIN_NOMINEES, count=count))
@@ -112,7 +124,9 @@ def gala_document(gala: Gala, locale: str) -> dict[str, Any]:
                 "slug": category.slug,
                 "name": category.name(locale),
                 "description": category.description(locale),
+                "award": category.award,
                 "method": category.method,
+                "ex_aequo": category.ex_aequo,
                 "params": category.params(),
                 "groups": [group.group for group in category.groups],
                 "weights": category.weights() if len(category.groups) > 1 else None,

@@ -156,22 +156,28 @@ def create_category(actor: str, gala_id: int, data: dict[str, Any]) -> Category:
     return category
 
 
-# What may still change once the vote has opened: the words, never the rules.
+# What may still change once the vote has opened: the words, never the rules (the award
+# kind and the ex aequo rule included). Whether exact figures go public is no rule of the
+# count: the results page switches it after the reveal.
 _CATEGORY_TEXT_FIELDS = ("name_pl", "name_en", "description_pl", "description_en")
+_CATEGORY_FREE_FIELDS = (*_CATEGORY_TEXT_FIELDS, "public_figures")
 
 
 def update_category(actor: str, category_id: int, data: dict[str, Any]) -> Category:
-    """Change a category. After opening only its names and descriptions may change."""
+    """Change a category. After opening only its names and descriptions (and whether its
+    exact figures are public) may change; anything else raises LockedError."""
     clean = clean_category(data)
     with write_transaction() as session:
         category = get_existing(Category, category_id)
         if category.gala.locked:
-            rules_before = (category.slug, category.method, category.params(), category.weights())
+            rules_before = (category.slug, category.method, category.params(), category.weights(),
+                            category.award, category.ex_aequo)
             probe = {**_category_values(clean)}
-            rules_after = (probe["slug"], probe["method"], _params_of(probe), clean["weights"])
+            rules_after = (probe["slug"], probe["method"], _params_of(probe), clean["weights"],
+                           probe["award"], probe["ex_aequo"])
             if rules_before != rules_after:
                 ensure_unlocked(category.gala)
-            changes = _apply(category, {k: clean[k] for k in _CATEGORY_TEXT_FIELDS})
+            changes = _apply(category, {k: clean[k] for k in _CATEGORY_FREE_FIELDS if k in clean})
         else:
             if _slug_taken(session, category.gala_id, clean["slug"], category.id):
                 raise _field_error("slug", _l("Another category already uses this address."))

@@ -262,7 +262,11 @@ def _comparable(clean: dict[str, Any]) -> tuple:
 
 
 def export_gala(gala: Gala, *, include_images: bool = True) -> dict[str, Any]:
-    """The gala's full definition: categories with methods, profiles, nominations."""
+    """The gala's full definition: categories with their award, method and result settings
+    (a decision of the chapter has no params and no weights), profiles, nominations.
+
+    Documents written before award, ex_aequo and public_figures existed still import: a
+    Golden Like, no ex aequo, figures not public."""
     profiles = profiles_of(gala)
     keys = {profile.id: f"p{index}" for index, profile in enumerate(profiles, start=1)}
     profile_docs = []
@@ -287,7 +291,9 @@ def export_gala(gala: Gala, *, include_images: bool = True) -> dict[str, Any]:
             {
                 "slug": c.slug, "name_pl": c.name_pl, "name_en": c.name_en,
                 "description_pl": c.description_pl, "description_en": c.description_en,
-                "method": c.method, "params": c.params(), "weights": c.weights(),
+                "award": c.award, "method": c.method, "params": c.params(),
+                "weights": c.weights(), "ex_aequo": c.ex_aequo,
+                "public_figures": c.public_figures,
                 "nominations": [{"profile": keys[n.profile_id], "citation": n.citation}
                                 for n in c.sorted_nominations()],
             }

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 
 from .errors import ValidationError
-from .models import METHODS, PLATFORMS, UNIT_TYPES, VOIVODESHIPS, VOTER_GROUPS
+from .models import AWARDS, METHODS, PLATFORMS, UNIT_TYPES, VOIVODESHIPS, VOTER_GROUPS
 
 PLATFORM_HOSTS: dict[str, tuple[str, ...] | None] = {
     "facebook": ("facebook.com", "fb.com"),
@@ -74,6 +74,10 @@ def slugify(value: str) -> str:
 
 def _fold(value: str) -> str:
     return normalise_text(value).casefold()
+
+
+_YES = ("true", "1", "yes", "y", "on", "tak")
+_NO = ("false", "0", "no", "n", "off", "nie")
 
 
 class Fields:
@@ -137,6 +141,21 @@ class Fields:
             self.fail(name, _l("Must be between %(low)d and %(high)d.", low=low, high=high))
             return None
         return number
+
+    def boolean(self, name: str, *, default: bool = False) -> bool:
+        """A yes or no: a JSON boolean, a ticked checkbox, or "true"/"false" in words."""
+        value = self.raw(name)
+        if value is None or value == "":
+            return default
+        if isinstance(value, bool):
+            return value
+        word = _fold(str(value))
+        if word in _YES:
+            return True
+        if word in _NO:
+            return False
+        self.fail(name, _l("Answer yes or no (true or false)."))
+        return default
 
     def check(self) -> None:
         if self.errors:
@@ -225,7 +244,12 @@ def clean_category(data: Mapping[str, Any]) -> dict[str, Any]:
     """Validate a category and its method parameters and voter groups.
 
     Keys: name_pl, name_en, description_pl, description_en, slug, method, places, points,
-    score_min, score_max, min_scores, max_choices, weights ({group: percent}).
+    score_min, score_max, min_scores, max_choices, weights ({group: percent}), award (a
+    Golden Like by default), ex_aequo, public_figures (only returned when given: the results
+    page switches it, a category form never does).
+
+    A balloted method needs at least one voter group. A decision of the chapter ("decision")
+    is never on a ballot: it takes no voter groups and no method parameters.
     """
     fields = Fields(data)
     clean: dict[str, Any] = {
@@ -242,6 +266,10 @@ def clean_category(data: Mapping[str, Any]) -> dict[str, Any]:
     clean["slug"] = slug
     method = fields.choice("method", METHODS)
     clean["method"] = method
+    clean["award"] = fields.choice("award", AWARDS, required=False) or "award"
+    clean["ex_aequo"] = fields.boolean("ex_aequo")
+    if "public_figures" in data:
+        clean["public_figures"] = fields.boolean("public_figures")
     clean.update(places=None, points=None, score_min=None, score_max=None, min_scores=None,
                  max_choices=None)
     if method in ("ranked", "irv"):
@@ -275,7 +303,13 @@ def clean_category(data: Mapping[str, Any]) -> dict[str, Any]:
                      min_scores=fields.integer("min_scores", 0, 100000, default=1))
     elif method == "approval":
         clean["max_choices"] = fields.integer("max_choices", 1, 100, required=False)
-    clean["weights"] = _clean_weights(fields, data.get("weights"), method)
+    if method == "decision":
+        if data.get("weights"):
+            fields.fail("weights", _l("A decision of the chapter is not voted on: it has no "
+                                      "voter groups."))
+        clean["weights"] = {}
+    else:
+        clean["weights"] = _clean_weights(fields, data.get("weights"), method)
     fields.check()
     return clean
 

@@ -33,6 +33,12 @@ METHOD_CHOICES = [
     SelectChoice("score", _l("Scores (mean score wins)")),
     SelectChoice("approval", _l("Approval (choose any number up to a limit)")),
     SelectChoice("irv", _l("Instant runoff (ranked ballots, rounds)")),
+    SelectChoice("decision", _l("Decision of the chapter (no voting)")),
+]
+AWARD_CHOICES = [
+    SelectChoice("award", _l("Golden Like")),
+    SelectChoice("mention", _l("Honourable mention")),
+    SelectChoice("special", _l("Special award")),
 ]
 UNIT_TYPE_CHOICES = [
     SelectChoice("gmina", _l("commune (gmina)")),
@@ -83,7 +89,11 @@ class CategoryForm(FlaskForm):
     description_en = TextAreaField(_l("Description in English"), validators=[Optional()])
     slug = StringField(_l("Address (slug)"), validators=[Optional()],
                        description=_l("Leave empty to make one from the Polish name."))
+    award = SelectField(_l("Award"), choices=AWARD_CHOICES, default="award")
     method = SelectField(_l("Voting method"), choices=METHOD_CHOICES)
+    ex_aequo = BooleanField(_l("The rules allow a joint award (ex aequo)"),
+                            description=_l("The jury chair may then name several winners, "
+                                           "in a tie or in the chapter's decision."))
     places = IntegerField(_l("Places on a ballot"), validators=[Optional()],
                           description=_l("Ranking and instant runoff: how many places a voter "
                                          "fills (1., 2., 3., ...)."))
@@ -110,9 +120,13 @@ class CategoryForm(FlaskForm):
         }
         if len(data["weights"]) == 1:
             data["weights"] = {group: 100 for group in data["weights"]}
+        if data["method"] == "decision":
+            # Hidden for a decision (and said so where JavaScript is off): a box left ticked
+            # from another method means nothing here.
+            data["weights"] = {}
         return data
 
-    RULE_FIELDS = ("slug", "method", "places", "score_min", "score_max", "min_scores",
+    RULE_FIELDS = ("slug", "award", "method", "places", "score_min", "score_max", "min_scores",
                    "max_choices")
     TEXT_FIELDS = ("name_pl", "name_en", "description_pl", "description_en")
 
@@ -130,6 +144,10 @@ class CategoryForm(FlaskForm):
                 getattr(self, name).data = getattr(category, name)
         if "points" not in sent:
             self.points.data = ",".join(str(p) for p in category.points or [])
+        # An unticked box is never sent: only a page without the method (a locked one) means
+        # "keep it".
+        if "ex_aequo" not in sent and "method" not in sent:
+            self.ex_aequo.data = category.ex_aequo
         if not any(key.startswith(("group_", "weight_")) for key in sent):
             weights = category.weights()
             for group in ("jury", "audience"):

@@ -206,17 +206,26 @@ SCHEMAS: dict[str, Any] = {
     },
     "Category": {
         "type": "object",
-        "required": ["slug", "name", "description", "method", "params", "groups", "weights",
-                     "nominees"],
+        "required": ["slug", "name", "description", "award", "method", "ex_aequo", "params",
+                     "groups", "weights", "nominees"],
         "properties": {
             "slug": {"type": "string"},
             "name": {"type": "string"},
             "description": {"type": "string"},
+            "award": {"type": "string", "enum": ["award", "mention", "special"],
+                      "description": "award: a Golden Like; mention: an honourable mention "
+                                     "(wyróżnienie); special: a special award."},
             "method": {"type": "string", "enum": ["single", "ranked", "score", "approval",
-                                                  "irv"]},
+                                                  "irv", "decision"],
+                       "description": "decision: decided by the chapter after the close, "
+                                      "never on a ballot (no groups, no params)."},
+            "ex_aequo": {"type": "boolean",
+                         "description": "Whether the rules allow joint winners."},
             "params": {"type": "object", "description": "ranked: places, points; irv: "
                        "places; score: min, max, min_scores; approval: max_choices."},
             "groups": {"type": "array",
+                       "description": "The voter groups whose ballots decide it; empty for a "
+                                      "decision of the chapter.",
                        "items": {"type": "string", "enum": ["jury", "audience"]}},
             "weights": {"type": ["object", "null"],
                         "additionalProperties": {"type": "integer"}},
