@@ -1,3 +1,4 @@
 """The public JSON API."""
 
-from . import receipts  # noqa: F401  (adds its route to the API blueprint before it is registered)
+# Each adds its routes to the API blueprint before it is registered.
+from . import receipts, results  # noqa: F401

@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from ..results import RESULT_FORMAT, canonical, commit
+
 CARD_CODE_EXAMPLE = "K7M2Q-9XH4D"
 # Made up, as is the code above: the signature matches no key.
 QR_TOKEN_EXAMPLE = "eyJnIjoxLCJzIjoiM3E4WmJ2bE1wS1J3c0NQN2Z5eVRfQSJ9.h0Y2kq3Xx1vN9bTgk1pWmC6sQ7U"  # noqa: S105
@@ -119,6 +121,57 @@ BALLOT_EXAMPLES = {
         {"group": "audience", "recused_units": ["Miasto Wrocław"]}),
 }
 
+NO_STORE = {"Cache-Control": {"description": "no-store: an answer must not outlive a reveal.",
+                              "schema": {"type": "string"}}}
+
+
+def _result_example() -> dict[str, Any]:
+    """A revealed category with public figures whose commitments really check out."""
+    figures_nonce, nonce = "3b" * 32, "9c" * 32  # made up
+    figures = canonical({
+        "slug": "tiktok-roku", "method": "single", "ballots": 175, "abstentions": 0,
+        "ranking": [{"nominee_id": 2, "score": "98", "rank": 1, "eligible": True, "note": None},
+                    {"nominee_id": 1, "score": "77", "rank": 2, "eligible": True,
+                     "note": None}],
+        "tie": False, "tied": [], "winner": 2, "winners": [2], "tie_breaks": [],
+        "decided_by": None, "margin": "21", "notes": [], "rounds": [], "groups": []})
+    result = canonical({
+        "format": RESULT_FORMAT, "gala": {"year": 2026, "name": "Gala Złotych Lajków 2026"},
+        "category": {"slug": "tiktok-roku", "name": "TikTok roku",
+                     "name_en": "TikTok of the year", "award": "award", "method": "single"},
+        "version": 1, "event": "seal", "at": "2026-11-28T20:30:00+00:00",
+        "nominees": [{"id": 1, "name": "Łódź – TikTok", "unit": "Miasto Łódź",
+                      "platform": "tiktok"},
+                     {"id": 2, "name": "Wrocław", "unit": "Miasto Wrocław",
+                      "platform": "facebook"}],
+        "ranking": [{"nominee_id": 2, "rank": 1, "eligible": True},
+                    {"nominee_id": 1, "rank": 2, "eligible": True}],
+        "tie": False, "tied": [], "winner": 2, "winners": [2], "awaiting_decision": False,
+        "tie_breaks": [], "decided_by": None, "decision": None,
+        "ballot_box": "5d41402abc4b2a76b9719d911017c592" * 2,
+        "figures": commit(figures_nonce, figures)})
+    return {
+        "slug": "tiktok-roku", "name": "TikTok roku", "name_en": "TikTok of the year",
+        "award": "award", "method": "single", "revealed_at": "2026-11-28T21:05:00+00:00",
+        "ranking": [{"nominee_id": 2, "name": "Wrocław", "rank": 1, "score": 98},
+                    {"nominee_id": 1, "name": "Łódź – TikTok", "rank": 2, "score": 77}],
+        "tie": False, "tied": [], "winner": 2, "winners": [2], "decision": None,
+        "version": 1, "commitment": commit(nonce, result), "result": result, "nonce": nonce,
+        "history": [{"version": 1, "event": "seal", "commitment": commit(nonce, result),
+                     "at": "2026-11-28T20:30:00+00:00"}],
+        "ballots": 175, "figures": figures, "figures_nonce": figures_nonce,
+    }
+
+
+RESULT_EXAMPLE = _result_example()
+RESULTS_EXAMPLE = {
+    "categories": [RESULT_EXAMPLE],
+    "sealed": [{"slug": "tiktok-roku", "commitment": RESULT_EXAMPLE["commitment"],
+                "version": 1},
+               {"slug": "wideo-w-metropolii", "version": 1,
+                "commitment": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}],
+}
+
 SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
@@ -128,7 +181,8 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "error": {"type": "string", "description": "A machine code: unknown_card, "
                       "voting_not_open, card_used, invalid_ballot, choice_not_allowed, "
-                      "too_many_attempts, busy, too_large, not_found, method_not_allowed, "
+                      "too_many_attempts, busy, too_large, not_found, not_revealed, "
+                      "method_not_allowed, "
                       "server_error, ...", "pattern": "^[a-z_]+$"},
             "message": {"type": "string", "description": "For people, in the request's "
                         "language (`?lang=`, else Accept-Language, else Polish)."},
@@ -279,6 +333,105 @@ SCHEMAS: dict[str, Any] = {
                                             "8601 in UTC."},
         },
     },
+    "ResultNominee": {
+        "type": "object", "required": ["nominee_id", "name", "rank"],
+        "properties": {
+            "nominee_id": {"type": "integer", "description": "The nominee id of GET /gala."},
+            "name": {"type": "string"},
+            "rank": {"type": "integer", "minimum": 1,
+                     "description": "Competition ranking: nominees still equal after the "
+                                    "tie-breaks share a rank (1, 1, 3)."},
+            "score": {"type": ["number", "null"],
+                      "description": "Only where the organizer made the category's exact "
+                                     "figures public: votes, points, mean score, approvals, "
+                                     "the last IRV round's votes or a weighted share."},
+        },
+    },
+    "Decision": {
+        "type": ["object", "null"],
+        "description": "The jury chair's recorded decision (a tie, or an award of the "
+                       "chapter); null when the count decided.",
+        "required": ["winners", "ex_aequo", "by", "at", "reason"],
+        "properties": {
+            "winners": {"type": "array", "items": {"type": "integer"}},
+            "ex_aequo": {"type": "boolean"},
+            "by": {"type": "string"},
+            "at": {"type": "string", "format": "date-time"},
+            "reason": {"type": "string"},
+        },
+    },
+    "Result": {
+        "type": "object",
+        "description": "A revealed category. `commitment` = sha256(`nonce` + \"\\n\" + "
+                       "`result`), hex; it was published before the reveal, so anyone can "
+                       "check the result did not change since the close. Where the figures are "
+                       "public, the `figures` field inside `result` = sha256(`figures_nonce` + "
+                       "\"\\n\" + `figures`).",
+        "required": ["slug", "name", "name_en", "award", "method", "revealed_at", "ranking",
+                     "tie", "tied", "winner", "winners", "decision", "version", "commitment",
+                     "result", "nonce", "history"],
+        "properties": {
+            "slug": {"type": "string"},
+            "name": {"type": "string"},
+            "name_en": {"type": "string"},
+            "award": {"type": "string", "enum": ["award", "mention", "special"]},
+            "method": {"type": "string", "enum": ["single", "ranked", "score", "approval",
+                                                  "irv", "decision"]},
+            "revealed_at": {"type": "string", "format": "date-time"},
+            "ranking": {"type": "array", "items": {"$ref": "#/components/schemas/ResultNominee"},
+                        "description": "Best first."},
+            "tie": {"type": "boolean", "description": "First place tied and undecided (a "
+                    "revealed category never is)."},
+            "tied": {"type": "array", "items": {"type": "integer"}},
+            "winner": {"type": ["integer", "null"],
+                       "description": "The winner's nominee id; null for joint winners."},
+            "winners": {"type": "array", "items": {"type": "integer"},
+                        "description": "Several for joint winners (ex aequo)."},
+            "decision": {"$ref": "#/components/schemas/Decision"},
+            "version": {"type": "integer", "minimum": 1,
+                        "description": "1 is sealed at the close; a decision or a re-tally "
+                                       "adds a version."},
+            "commitment": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "result": {"type": "string", "description": "The canonical public result (JSON "
+                       "text, ranks and winners, no counts) the commitment is over."},
+            "nonce": {"type": "string"},
+            "history": {"type": "array", "description": "Every sealed version, oldest first.",
+                        "items": {"type": "object",
+                                  "required": ["version", "event", "commitment", "at"],
+                                  "properties": {
+                                      "version": {"type": "integer", "minimum": 1},
+                                      "event": {"type": "string",
+                                                "enum": ["seal", "decision", "retally"]},
+                                      "commitment": {"type": "string",
+                                                     "pattern": "^[0-9a-f]{64}$"},
+                                      "at": {"type": "string", "format": "date-time"}}}},
+            "ballots": {"type": "integer", "minimum": 0,
+                        "description": "Public figures only: ballots that voted in it."},
+            "figures": {"type": "string",
+                        "description": "Public figures only: the exact tally (canonical JSON "
+                                       "text, exact numbers as text such as \"7/2\")."},
+            "figures_nonce": {"type": "string", "description": "Public figures only."},
+        },
+    },
+    "SealedCommitment": {
+        "type": "object", "required": ["slug", "commitment", "version"],
+        "properties": {
+            "slug": {"type": "string"},
+            "commitment": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "version": {"type": "integer", "minimum": 1},
+        },
+    },
+    "Results": {
+        "type": "object", "required": ["categories", "sealed"],
+        "properties": {
+            "categories": {"type": "array", "items": {"$ref": "#/components/schemas/Result"},
+                           "description": "Revealed categories only, in the gala's order."},
+            "sealed": {"type": "array",
+                       "items": {"$ref": "#/components/schemas/SealedCommitment"},
+                       "description": "Every sealed category's current commitment, revealed "
+                                      "or not; empty until voting closes."},
+        },
+    },
 }
 
 DOCUMENT: dict[str, Any] = {
@@ -286,7 +439,8 @@ DOCUMENT: dict[str, Any] = {
     "info": {
         "title": "Złote Lajki API",
         "version": "1",
-        "summary": "The Golden Likes gala: the nominees, casting ballots with a card, turnout.",
+        "summary": "The Golden Likes gala: the nominees, casting ballots with a card, turnout, "
+                   "sealed and revealed results.",
         "description": "For kiosks, other front ends and load tests. Every error answers "
                        "`{\"error\": <machine code>, \"message\": <text in the request's "
                        "language>, \"fields\": {...}}`. Names and messages are Polish unless "
@@ -389,6 +543,44 @@ DOCUMENT: dict[str, Any] = {
                     "404": _json("Error", "No gala, or its receipts are not published (yet).",
                                  _error("not_found", "The list of receipts is not "
                                         "published yet.")),
+                },
+            },
+        },
+        "/results": {
+            "get": {
+                "operationId": "listResults",
+                "summary": "Revealed results, and every sealed category's commitment",
+                "description": "Voting's close seals every category's result with a "
+                               "commitment (a hash over the result and a secret nonce). Until "
+                               "a category is revealed only its commitment is shown, which "
+                               "says nothing of the outcome; once revealed, its result and "
+                               "nonce let anyone check the commitment. Never cached.",
+                "parameters": [LANG],
+                "responses": {
+                    "200": _json("Results", "Revealed categories and the commitments.",
+                                 RESULTS_EXAMPLE, NO_STORE),
+                    "404": NOT_FOUND_GALA,
+                },
+            },
+        },
+        "/results/{slug}": {
+            "get": {
+                "operationId": "showResult",
+                "summary": "One revealed category's result",
+                "description": "403 until the category is revealed, whatever its state. Exact "
+                               "figures (`score`, `ballots`, `figures`) only where the "
+                               "organizer made them public: with a small jury, counts can "
+                               "tell who voted how.",
+                "parameters": [LANG, {"name": "slug", "in": "path", "required": True,
+                                      "description": "The category's slug (see GET /gala).",
+                                      "schema": {"type": "string"}}],
+                "responses": {
+                    "200": _json("Result", "The revealed result.", RESULT_EXAMPLE, NO_STORE),
+                    "403": _json("Error", "Not revealed yet (sealed or not).",
+                                 _error("not_revealed", "This category's result has not been "
+                                        "revealed yet."), NO_STORE),
+                    "404": _json("Error", "No gala, or no such category in it.",
+                                 _error("not_found", "No such category.")),
                 },
             },
         },
