@@ -748,3 +748,45 @@ def recount(gala: Gala, document: Mapping[str, Any]) -> RecountReport:
     problems = verify_seals(gala)
     lines.append(("commitments", not problems, "; ".join(problems) or "all hold"))
     return RecountReport(lines)
+
+
+# --- Exports of the sealed results (the results desk's downloads) --------------------------
+
+
+RESULTS_FORMAT = "zlote-lajki/results/1"
+RESULTS_CSV_COLUMNS = ("category", "category_name", "method", "rank", "nominee_id", "nominee",
+                       "score", "winner", "commitment")
+
+
+def results_document(gala: Gala) -> dict[str, Any]:
+    """Every sealed category as `flask tally --json` shows it, with its exact figures: the
+    very text the figures commitment covers (numbers as exact fractions such as "7/2")."""
+    return {
+        "format": RESULTS_FORMAT,
+        "gala": {"year": gala.year, "name": gala.name, "date": gala.date.isoformat(),
+                 "venue": gala.venue},
+        "sealed_at": gala.sealed_at.isoformat() if gala.sealed_at else None,
+        "ballot_box": gala.ballot_box_fingerprint,
+        "categories": [{**o.summary(), "figures": json.loads(o.seal.figures)}
+                       for o in outcomes(gala) if o.sealed],
+    }
+
+
+def results_csv(gala: Gala) -> str:
+    """One row per sealed category and nominee, best first, safe to open in a spreadsheet.
+    A category the chapter has not decided yet lists its nominees without ranks."""
+    from .transfer import _csv_text  # the one CSV writer that neutralises formulas
+
+    rows = []
+    for outcome in outcomes(gala):
+        if not outcome.sealed:
+            continue
+        category, winners = outcome.category, set(outcome.public["winners"])
+        ranking = outcome.ranking() or [
+            {"nominee_id": n["id"], "name": n["name"], "rank": None, "score": None}
+            for n in outcome.public["nominees"]]
+        rows.extend([category.slug, category.name_pl, category.method, row["rank"],
+                     row["nominee_id"], row["name"], row.get("score"),
+                     "yes" if row["nominee_id"] in winners else "no", outcome.seal.commitment]
+                    for row in ranking)
+    return _csv_text(RESULTS_CSV_COLUMNS, rows)
