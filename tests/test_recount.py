@@ -267,10 +267,6 @@ def test_recount_before_the_close_is_refused(app, runner, voted_demo_gala, tmp_p
     assert result.stderr.startswith("Error: results are sealed when voting closes")
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="voting/results.py: a hand-edited export with a ballot's group (or a "
-                          "category's places, points, max_choices or min_scores) of the wrong "
-                          "type raises TypeError, not the ValueError tally_export promises")
 @pytest.mark.parametrize("broken", [
     {"ballots": [{"group": ["jury"], "marks": {}}]},
     {"categories": [{"slug": "a", "method": "approval", "max_choices": "2",

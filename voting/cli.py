@@ -17,8 +17,9 @@ from . import cards, results, services, transfer, window
 from .audit import verify_chain
 from .ballots import card_keys
 from .errors import ImportRejectedError, VotingError
-from .models import VOTER_GROUPS
+from .models import ROLES, VOTER_GROUPS
 from .queries import current_gala
+from .roles import ADMIN
 from .validation import GALA_TIMEZONE
 
 
@@ -61,21 +62,54 @@ voting_cli = AppGroup("voting", help="The voting window.")
 
 @organizer_cli.command("create")
 @click.argument("email")
-def create_organizer(email: str) -> None:
+@click.option("--role", type=click.Choice(ROLES), default=ADMIN, show_default=True,
+              help="admin: everything; chair: results, tie decisions, the protocol; "
+                   "desk: the cards, never a result; presenter: drives the reveal.")
+def create_organizer(email: str, role: str) -> None:
     """Create an organizer; the password comes from ORGANIZER_PASSWORD or a hidden prompt."""
     password = os.environ.get("ORGANIZER_PASSWORD")
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        organizer = services.create_organizer(CLI_ACTOR, email, password)
+        organizer = services.create_organizer(CLI_ACTOR, email, password, role)
     except VotingError as error:
         _fail(error)
-    click.echo(f"Organizer {organizer.email} created.")
+    click.echo(f"Organizer {organizer.email} created ({organizer.role}).")
+
+
+@organizer_cli.command("role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(ROLES))
+def set_organizer_role(email: str, role: str) -> None:
+    """Give an organizer another role (the last active admin keeps theirs)."""
+    try:
+        organizer = services.set_organizer_role(CLI_ACTOR, email, role)
+    except VotingError as error:
+        _fail(error)
+    click.echo(f"Organizer {organizer.email} is now: {organizer.role}.")
+
+
+@organizer_cli.command("list")
+def list_organizers() -> None:
+    """Every organizer with their role, whether they can log in, and their last login."""
+    listed = services.list_organizers()
+    if not listed:
+        click.echo("No organizers yet: `organizer create EMAIL` adds the first admin.")
+        return
+    width = max(len(organizer.email) for organizer in listed)
+    for organizer in listed:
+        last = (organizer.last_login_at.astimezone(GALA_TIMEZONE).strftime("%Y-%m-%d %H:%M")
+                if organizer.last_login_at else "never")
+        state = "active" if organizer.active else "deactivated"
+        click.echo(f"{organizer.email:<{width}}  {organizer.role:<9}  {state:<11}  "
+                   f"last login: {last}")
 
 
 def _set_active(email: str, active: bool, done: str) -> None:
     try:
-        services.set_organizer_active(CLI_ACTOR, email, active=active)
+        # The shell is the way back in (`organizer create`, `activate`), so here even the last
+        # admin may be deactivated.
+        services.set_organizer_active(CLI_ACTOR, email, active=active, keep_an_admin=False)
     except VotingError as error:
         _fail(error)
     click.echo(done)

@@ -275,6 +275,8 @@ def tally_export(document: Mapping[str, Any]) -> dict[str, tally.CategoryResult]
         if not isinstance(ballot, Mapping) or not isinstance(ballot.get("marks"), Mapping):
             raise ValueError(f"ballot {number} is not a ballot")
         group, marks = ballot.get("group"), ballot["marks"]
+        if not isinstance(group, str):
+            raise ValueError(f"ballot {number} has no voter group")
         unknown = set(marks) - set(votes)
         if unknown:
             raise ValueError(f"ballot {number} marks unknown categories: {sorted(unknown)}")

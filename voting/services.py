@@ -23,6 +23,7 @@ from .database import write_transaction
 from .errors import ConflictError, LockedError, NotFoundError, ValidationError
 from .extensions import db
 from .models import (
+    ROLES,
     Category,
     CategoryGroup,
     Gala,
@@ -31,6 +32,7 @@ from .models import (
     Profile,
     utcnow,
 )
+from .roles import ADMIN, ROLE_NAMES
 from .validation import (
     check_image,
     clean_category,
@@ -352,33 +354,124 @@ def withdraw_nomination(actor: str, nomination_id: int) -> None:
 
 # --- Organizers ----------------------------------------------------------------------------
 
+# No 0/o, 1/l/i: a generated password is read off a screen and typed on a phone.
+_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # noqa: S105  (letters, no password)
 
-def create_organizer(actor: str, email: str, password: str) -> Organizer:
-    """Create an organizer account. Raises ValidationError for a bad e-mail or weak password."""
-    email = clean_email(email)
+
+def generate_password() -> str:
+    """A new organizer's password: four groups of four (about 79 bits), easy to type."""
+    return "-".join("".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(4))
+                    for _ in range(4))
+
+
+def _role_error(role: str) -> str | None:
+    if role in ROLES:
+        return None
+    return str(_l("Choose one of the roles: %(roles)s.",
+                  roles=", ".join(str(ROLE_NAMES[r]) for r in ROLES)))
+
+
+def create_organizer(actor: str, email: str, password: str, role: str = ADMIN) -> Organizer:
+    """Create an organizer account with a role (admin by default: the first account made from
+    the command line must be able to assign the others).
+
+    Raises ValidationError naming every bad field (e-mail, a password shorter than
+    MIN_PASSWORD_LENGTH, an unknown role, an e-mail already taken); nothing is created then.
+    The audit entry names the role, never the password.
+    """
+    errors: dict[str, Any] = {}
+    try:
+        email = clean_email(email)
+    except ValidationError as error:
+        errors.update(error.errors)
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise _field_error("password", _l("A password needs at least %(n)d characters.",
-                                          n=MIN_PASSWORD_LENGTH))
+        errors["password"] = _l("A password needs at least %(n)d characters.",
+                                n=MIN_PASSWORD_LENGTH)
+    if (reason := _role_error(role)) is not None:
+        errors["role"] = reason
+    if errors:
+        raise ValidationError(str(next(iter(errors.values()))), errors)
     with write_transaction() as session:
         if session.scalar(select(Organizer.id).where(Organizer.email == email)) is not None:
             raise _field_error("email", _l("An organizer with this e-mail already exists."))
-        organizer = Organizer(email=email, password_hash=password_hasher.hash(password))
+        organizer = Organizer(email=email, password_hash=password_hasher.hash(password),
+                              role=role)
         session.add(organizer)
         _flush_unique(session, "email", _l("An organizer with this e-mail already exists."))
-        audit.record(actor, "organizer.create", subject=email)
+        audit.record(actor, "organizer.create", subject=email, details={"role": role})
     return organizer
 
 
-def set_organizer_active(actor: str, email: str, active: bool) -> Organizer:
-    """Let an organizer log in again, or not any more (their history stays)."""
-    email = clean_email(email)
+def list_organizers() -> list[Organizer]:
+    """Every organizer, those who can log in first, by e-mail."""
+    return list(db.session.scalars(select(Organizer).order_by(Organizer.active.desc(),
+                                                              Organizer.email)))
+
+
+def _find_organizer(session: Any, email_or_id: str | int) -> Organizer:
+    if isinstance(email_or_id, int):
+        return get_existing(Organizer, email_or_id)
+    email = clean_email(email_or_id)
+    organizer = session.scalar(select(Organizer).where(Organizer.email == email))
+    if organizer is None:
+        raise NotFoundError(str(_l("No organizer with this e-mail.")))
+    return organizer
+
+
+def _keep_an_admin(session: Any, actor: str, organizer: Organizer, role: str,
+                   active: bool) -> None:
+    """Refuse what would lock the acting organizer out, or leave nobody to assign roles.
+
+    Runs inside the serialised write transaction, so two admins demoting each other at the
+    same moment cannot both succeed."""
+    if organizer.email == actor:
+        raise ConflictError(str(_l(
+            "You cannot change your own role or deactivate yourself: ask another "
+            "administrator.")))
+    if organizer.role != ADMIN or not organizer.active or (role == ADMIN and active):
+        return
+    others = session.scalar(select(func.count()).select_from(Organizer).where(
+        Organizer.role == ADMIN, Organizer.active, Organizer.id != organizer.id))
+    if not others:
+        raise ConflictError(str(_l(
+            "%(email)s is the last active administrator: make someone else an administrator "
+            "first, so that somebody can still assign roles.", email=organizer.email)))
+
+
+def set_organizer_role(actor: str, email_or_id: str | int, role: str) -> Organizer:
+    """Give an organizer another role; it applies from their next click.
+
+    Raises ValidationError for an unknown role, NotFoundError for an unknown organizer and
+    ConflictError for a change of one's own role or one that would leave no active admin.
+    """
+    if (reason := _role_error(role)) is not None:
+        raise _field_error("role", reason)
     with write_transaction() as session:
-        organizer = session.scalar(select(Organizer).where(Organizer.email == email))
-        if organizer is None:
-            raise NotFoundError(str(_l("No organizer with this e-mail.")))
+        organizer = _find_organizer(session, email_or_id)
+        if organizer.role == role:
+            return organizer
+        _keep_an_admin(session, actor, organizer, role, organizer.active)
+        audit.record(actor, "organizer.role", subject=organizer.email,
+                     details={"from": organizer.role, "to": role})
+        organizer.role = role
+    return organizer
+
+
+def set_organizer_active(actor: str, email_or_id: str | int, active: bool, *,
+                         keep_an_admin: bool = True) -> Organizer:
+    """Let an organizer log in again, or not any more (their history stays; a session they
+    have open ends at their next click).
+
+    Raises ConflictError for deactivating oneself or the last active admin, unless
+    `keep_an_admin` is off: the command line's operator can always bring an admin back.
+    """
+    with write_transaction() as session:
+        organizer = _find_organizer(session, email_or_id)
+        if keep_an_admin and organizer.active and not active:
+            _keep_an_admin(session, actor, organizer, organizer.role, active)
         organizer.active = active
         audit.record(actor, "organizer.activate" if active else "organizer.deactivate",
-                     subject=email)
+                     subject=organizer.email)
     return organizer
 
 

@@ -173,6 +173,13 @@ def check_spec(spec: CategorySpec) -> None:
         raise ValueError(f"{spec.slug}: weights must sum to 100")
     if spec.method == "irv" and len(spec.groups) > 1:
         raise ValueError(f"{spec.slug}: irv is decided by a single group")
+    for name in ("places", "score_min", "score_max", "min_scores", "max_choices"):
+        value = getattr(spec, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValueError(f"{spec.slug}: {name} must be a whole number")
+    if spec.points is not None and any(isinstance(p, bool) or not isinstance(p, int)
+                                       for p in spec.points):
+        raise ValueError(f"{spec.slug}: points are whole numbers")
     if spec.places is not None and spec.places < 1:
         raise ValueError(f"{spec.slug}: places must be at least 1")
     if spec.method == "ranked" and spec.points is not None:
