@@ -124,7 +124,7 @@ def create_app(config: Any = None) -> Flask:
     # not an overflow deep in the SQLite driver.
     app.url_map.converters["int"] = DatabaseIdConverter
 
-    from . import http
+    from . import http, roles
     from .admin.views import bp as admin_bp
     from .api.views import bp as api_bp
     from .ballot.views import bp as ballot_bp
@@ -136,6 +136,7 @@ def create_app(config: Any = None) -> Flask:
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)
     http.init_app(app)
+    roles.init_app(app)  # `can(endpoint)` for templates: links only to pages one may open
 
     @app.get("/healthz")
     def show_health() -> tuple[str, int, dict[str, str]]:

@@ -6,12 +6,16 @@
 - presenter: drives the reveal and sees only its next step.
 
 Access is decided by endpoint in one place (the admin blueprint's `before_request`), so a new
-admin page is the admin's alone until it is listed here for another role.
+admin page is the admin's alone until it is listed here for another role. Templates ask
+`can(endpoint)` before they link to a page, so nobody is shown a link that ends in a 403.
 """
 
 from __future__ import annotations
 
+from flask import Flask, current_app, request, url_for
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
 
 from .models import ROLES
 
@@ -20,7 +24,7 @@ ADMIN, CHAIR, DESK, PRESENTER = ROLES
 ROLE_NAMES = {
     ADMIN: _l("Administrator"),
     CHAIR: _l("Jury chair"),
-    DESK: _l("Card desk"),
+    DESK: _l("Card desk staff"),
     PRESENTER: _l("Presenter"),
 }
 
@@ -40,9 +44,15 @@ ACCESS: dict[str, frozenset[str]] = {
     PRESENTER: _EVERYONE | _REVEAL,
 }
 
-# Where each role lands after logging in.
-HOME = {ADMIN: "admin.dashboard", CHAIR: "admin.list_results", DESK: "admin.list_cards",
-        PRESENTER: "admin.show_reveal"}
+# Where each role lands after logging in: the first of its pages that this installation has.
+HOMES: dict[str, tuple[str, ...]] = {
+    ADMIN: ("admin.dashboard",),
+    CHAIR: ("admin.list_results", "admin.dashboard"),
+    DESK: ("admin.list_cards",),
+    PRESENTER: ("admin.show_reveal",),
+}
+# A role with none of its pages here still has the hall's screen, which is public.
+FALLBACK_HOME = "display.show_display"
 
 
 def may(role: str, endpoint: str | None) -> bool:
@@ -52,8 +62,51 @@ def may(role: str, endpoint: str | None) -> bool:
     return endpoint is not None and endpoint in ACCESS.get(role, frozenset())
 
 
+def allowed_roles(endpoint: str | None) -> list[str]:
+    """The roles that may use the endpoint, admin first."""
+    return [role for role in ROLES if may(role, endpoint)]
+
+
 def home(role: str) -> str:
-    return HOME.get(role, "admin.dashboard")
+    """The endpoint a role lands on (it may not be registered yet: see `home_url`)."""
+    return HOMES.get(role, HOMES[ADMIN])[0]
+
+
+def home_url(role: str) -> str:
+    """The address of the role's home page in this application."""
+    for endpoint in HOMES.get(role, ()):
+        if endpoint in current_app.view_functions:
+            return url_for(endpoint)
+    return url_for(FALLBACK_HOME)
+
+
+def may_open(role: str, path: str) -> bool:
+    """Whether the role may open the page at a local path (a login's `next`); a path that is
+    no page (or only redirects to one) is not worth landing on."""
+    adapter = current_app.create_url_adapter(request)
+    try:
+        endpoint, _args = adapter.match(path.split("?", 1)[0], method="GET")
+    except HTTPException:  # not found, another method, or a redirect (a missing slash)
+        return False
+    return not endpoint.startswith("admin.") or may(role, endpoint)
+
+
+def can(endpoint: str) -> bool:
+    """For templates: the logged-in organizer may open this page, and it exists."""
+    return (current_user.is_authenticated and endpoint in current_app.view_functions
+            and may(current_user.role, endpoint))
+
+
+def role_name(role: str) -> str:
+    return str(ROLE_NAMES.get(role, role))
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        can=can, role_name=role_name,
+        organizer_home=lambda: home_url(current_user.role) if current_user.is_authenticated
+        else url_for("admin.login"),
+    )
 
 
 def sees_results(role: str) -> bool:

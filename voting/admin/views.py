@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from wtforms import SelectChoice
 
-from .. import cards, services, transfer, window
+from .. import cards, roles, services, transfer, window
 from ..audit import verify_chain
 from ..ballots import card_keys
 from ..errors import ImportRejectedError, VotingError
@@ -77,9 +77,23 @@ def unauthorized():  # noqa: ANN201
 
 @bp.before_request
 def require_organizer() -> Any:
-    if request.endpoint in ("admin.login",) or current_user.is_authenticated:
+    """Every admin page but the login is for a logged-in, active organizer whose role may
+    open it (`voting.roles`); anyone else gets a 403 that says who may."""
+    if request.endpoint == "admin.login":
         return None
-    return login_manager.unauthorized()
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if not current_user.active:  # deactivated since logging in: the session ends here
+        logout_user()
+        return login_manager.unauthorized()
+    if roles.may(current_user.role, request.endpoint):
+        return None
+    allowed = [roles.role_name(role) for role in roles.allowed_roles(request.endpoint)]
+    message = _("This page is only for: %(roles)s. You are logged in as: %(role)s.",
+                roles=", ".join(allowed), role=roles.role_name(current_user.role))
+    if wants_json():
+        return error_response(403, message)
+    return render_template("errors/forbidden.html", allowed=allowed, message=message), 403
 
 
 def actor() -> str:
@@ -133,6 +147,15 @@ def safe_next(default: str) -> str:
     return local_path(request.args.get("next")) or default
 
 
+def landing() -> str:
+    """After logging in: the page asked for, if the organizer's role may open it, else the
+    role's own home (never a 403 right after a login)."""
+    target = safe_next("")
+    if target and roles.may_open(current_user.role, target):
+        return target
+    return roles.home_url(current_user.role)
+
+
 # --- Session -------------------------------------------------------------------------------
 
 
@@ -142,13 +165,13 @@ def safe_next(default: str) -> str:
 def login() -> Any:
     """Log an organizer in."""
     if current_user.is_authenticated:
-        return redirect(url_for("admin.dashboard"))
+        return redirect(landing())
     form = LoginForm()
     if form.validate_on_submit():
         organizer = services.authenticate(form.email.data, form.password.data, client_address())
         if organizer is not None:
             login_user(organizer)
-            return redirect(safe_next(url_for("admin.dashboard")))
+            return redirect(landing())
         form.password.errors = [_("Wrong e-mail or password.")]
     return render_template("admin/login.html", form=form), 401 if request.method == "POST" else 200
 
