@@ -507,3 +507,51 @@ def test_admin_revealed_result_can_no_longer_change(app, client, logged_in, clos
     assert response.status_code == 409
     assert "can no longer change" in html_of(response)
     assert len(seals_of(app, closed["ranked"])) == 1
+
+
+# --- In a real browser -----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_admin_results_in_a_browser_on_a_phone_and_a_big_screen(
+        app, browser, live_server, organizer, voted_demo_gala):
+    from test_browser import ARTIFACTS, PHONE, PROJECTOR, Visit
+
+    with app.app_context():
+        services.close_voting("test", voted_demo_gala)
+        by_slug = {c.slug: c.id for c in db.session.get(Gala, voted_demo_gala).categories}
+    pages = {"results": "/admin/results",
+             "result-weighted": f"/admin/results/{by_slug['kampania-profrekwencyjna']}",
+             "result-irv": f"/admin/results/{by_slug['urzad-marszalkowski-w-social-mediach']}",
+             "result-score": f"/admin/results/{by_slug['wideo-w-mniejszym-miescie']}",
+             "result-decision": f"/admin/results/{by_slug['zloty-lajk-europa']}",
+             "protocol": "/admin/results/protocol", "reveal": "/admin/reveal"}
+    for device, viewport in (("phone", PHONE), ("desktop", PROJECTOR)):
+        visit = Visit(browser, live_server, viewport, "pl-PL")
+        page = visit.go("/admin/login")
+        page.fill("#email", organizer["email"])
+        page.fill("#password", organizer["password"])
+        page.click("main button[type=submit]")
+        page.wait_for_url(live_server + "/admin/**")
+        for name, path in pages.items():
+            page = visit.go(path)
+            assert page.locator("h1").count() == 1
+            visit.shot(f"{device}-{name}")
+        page = visit.go("/admin/results/protocol")
+        assert page.get_by_role("button", name=pl(app, "Print")).is_visible()  # JS shows it
+        visit.close()
+    # Printed, on an A4 sheet's width (210 mm at 96 dpi): the page alone, no navigation.
+    visit = Visit(browser, live_server, {"width": 794, "height": 1123}, "pl-PL")
+    page = visit.go("/admin/login")
+    page.fill("#email", organizer["email"])
+    page.fill("#password", organizer["password"])
+    page.click("main button[type=submit]")
+    page.wait_for_url(live_server + "/admin/**")
+    page = visit.go("/admin/results/protocol")
+    page.emulate_media(media="print")
+    assert not page.locator(".topbar").is_visible()
+    assert not page.locator(".protocol-actions").is_visible()
+    assert page.locator(".signature").count() == 4
+    visit.shot("a4-protocol-print")
+    page.pdf(path=str(ARTIFACTS / "protocol.pdf"), format="A4", print_background=True)
+    visit.close()

@@ -123,6 +123,13 @@ def score_text(outcome: results.Outcome, value: Fraction | None) -> str:
     return percent(value) if outcome.figures.get("groups") else figure(value)
 
 
+def margin_text(outcome: results.Outcome, value: Fraction | None) -> str:
+    """The winner's lead: in the method's own units, or in percentage points when weighted."""
+    if value is None or not outcome.figures.get("groups"):
+        return figure(value)
+    return _("%(value)s pp", value=figure(Fraction(value) * 100))
+
+
 def decision_choices(outcome: results.Outcome) -> list[dict[str, Any]]:
     """Whom the chair may choose: the tied nominees, or all of them (an award the chapter
     decides, or a count with no ballots or no eligible nominee)."""
@@ -161,11 +168,11 @@ def can_decide(outcome: results.Outcome) -> bool:
 
 WORDS = {"figure": figure, "percent": percent, "step_text": step_text, "note_text": note_text,
          "eligibility_text": eligibility_text, "score_heading": score_heading,
-         "score_text": score_text, "award_names": AWARD_NAMES, "method_names": METHOD_NAMES,
-         "group_names": GROUP_NAMES, "event_names": EVENT_NAMES,
+         "score_text": score_text, "margin_text": margin_text, "moment": moment,
+         "ranking_rows": ranking_rows, "group_rows": group_rows,
          "decision_choices": decision_choices, "can_decide": can_decide,
-         "ranking_rows": ranking_rows, "group_rows": group_rows, "moment": moment,
-         "max_reason": results.MAX_REASON}
+         "award_names": AWARD_NAMES, "method_names": METHOD_NAMES, "group_names": GROUP_NAMES,
+         "event_names": EVENT_NAMES, "max_reason": results.MAX_REASON}
 
 
 def page(template: str, status: int = 200, **context: Any) -> Any:
