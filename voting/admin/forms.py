@@ -33,7 +33,7 @@ METHOD_CHOICES = [
     SelectChoice("score", _l("Scores (mean score wins)")),
     SelectChoice("approval", _l("Approval (choose any number up to a limit)")),
     SelectChoice("irv", _l("Instant runoff (ranked ballots, rounds)")),
-    SelectChoice("decision", _l("Decision of the chapter (no voting)")),
+    SelectChoice("decision", _l("Decided by the chapter (no ballots)")),
 ]
 AWARD_CHOICES = [
     SelectChoice("award", _l("Golden Like")),
@@ -89,11 +89,9 @@ class CategoryForm(FlaskForm):
     description_en = TextAreaField(_l("Description in English"), validators=[Optional()])
     slug = StringField(_l("Address (slug)"), validators=[Optional()],
                        description=_l("Leave empty to make one from the Polish name."))
-    award = SelectField(_l("Award"), choices=AWARD_CHOICES, default="award")
+    award = SelectField(_l("Kind of award"), choices=AWARD_CHOICES, default="award")
     method = SelectField(_l("Voting method"), choices=METHOD_CHOICES)
-    ex_aequo = BooleanField(_l("The rules allow a joint award (ex aequo)"),
-                            description=_l("The jury chair may then name several winners, "
-                                           "in a tie or in the chapter's decision."))
+    ex_aequo = BooleanField(_l("The rules allow a joint award (ex aequo)"))
     places = IntegerField(_l("Places on a ballot"), validators=[Optional()],
                           description=_l("Ranking and instant runoff: how many places a voter "
                                          "fills (1., 2., 3., ...)."))
