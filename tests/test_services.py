@@ -619,7 +619,10 @@ def test_close_voting_only_from_open(ctx, small_gala):
     assert fresh(Gala, small_gala["gala"]).voting_state == "draft"
     services.open_voting(ACTOR, small_gala["gala"])
     services.close_voting(ACTOR, small_gala["gala"])
-    assert (last_entry().action, last_entry().actor) == ("voting.close", ACTOR)
+    closing = db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())
+                                 .limit(2)).all()
+    assert [(e.action, e.actor) for e in reversed(closing)] == [
+        ("voting.close", ACTOR), ("results.seal", ACTOR)]  # the close seals the results
     with pytest.raises(ConflictError):
         services.close_voting(ACTOR, small_gala["gala"])
 
@@ -669,7 +672,7 @@ def test_audit_every_service_records_actor_and_action(ctx):
         (alice, "nomination.create"), (bob, "nomination.update"),
         (alice, "nomination.create"), (bob, "nomination.delete"), (bob, "category.delete"),
         (alice, "profile.create"), (bob, "profile.delete"), (alice, "voting.open"),
-        (bob, "voting.close"), (alice, "organizer.create"),
+        (bob, "voting.close"), (bob, "results.seal"), (alice, "organizer.create"),
         ("carol@example.com", "organizer.login"),
         ("carol@example.com", "organizer.login_failed"),
         ("carol@example.com", "organizer.logout"),
