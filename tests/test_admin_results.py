@@ -63,14 +63,9 @@ def gala_setup(app: Flask, small_gala: dict[str, int]) -> dict[str, Any]:
         services.nominate("test", score.id, formula.id)
         mention = services.create_category("test", gala_id, {
             "name_pl": "Wyróżnienie kapituły", "name_en": "Chapter's mention",
-            "method": "single", "weights": {"jury": 100}})
+            "method": "decision", "award": "mention"})
         services.nominate("test", mention.id, small_gala["lodz"])
         services.nominate("test", mention.id, small_gala["gdansk"])
-        # Decided by the chapter, without ballots: set on the model, as a chair's import would.
-        category = db.session.get(Category, mention.id)
-        category.method, category.award = "decision", "mention"
-        category.groups.clear()
-        db.session.commit()
         services.open_voting("test", gala_id)
         ids = {c.slug: {n.profile_id: n.id for n in c.nominations}
                for c in results.gala_categories(db.session.get(Gala, gala_id))}
@@ -270,7 +265,7 @@ def test_admin_decision_is_recorded_as_a_new_version(app, client, logged_in, clo
 
 def test_admin_decision_ex_aequo_takes_checkboxes_and_several_winners(
         app, client, logged_in, closed):
-    with app.app_context():
+    with app.app_context():  # the rules allowed joint winners from the start (set here late)
         category = db.session.get(Category, closed["single"])
         category.ex_aequo = True
         db.session.commit()
