@@ -304,3 +304,11 @@ def test_results_public_only_after_the_reveal_and_figures_only_if_on(ctx, tied):
     assert shown["ranking"][0]["score"] == 3 and shown["ballots"] == 1
     assert hashlib.sha256(f"{shown['figures_nonce']}\n{shown['figures']}".encode()) \
         .hexdigest() == json.loads(shown["result"])["figures"]
+
+
+def test_results_export_of_the_ballot_box_is_recorded(sealed):
+    box = results.export_ballot_box(ACTOR, gala(sealed))
+    entry = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "results.export_ballot_box")).one()
+    assert (entry.actor, entry.details) == (ACTOR, {"ballots": 32,
+                                                    "fingerprint": box.fingerprint})

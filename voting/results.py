@@ -264,6 +264,17 @@ def ballot_box(gala: Gala, categories: list[Category] | None = None) -> BallotBo
     })
 
 
+def export_ballot_box(actor: str, gala: Gala) -> BallotBox:
+    """The anonymised ballot box for an organizer to keep or publish; who took it, and its
+    fingerprint, go into the audit trail."""
+    box = ballot_box(gala)
+    with write_transaction():
+        audit.record(actor, "results.export_ballot_box", gala_id=gala.id, subject=gala.name,
+                     details={"ballots": len(box.document["ballots"]),
+                              "fingerprint": box.fingerprint})
+    return box
+
+
 def tally_export(document: Mapping[str, Any]) -> dict[str, tally.CategoryResult]:
     """Tally every category of a ballot-box export from the export alone, by slug.
 

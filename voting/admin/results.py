@@ -303,7 +303,8 @@ def export_results(fmt: str) -> Any:
 def export_ballot_box() -> Any:
     """The anonymised ballot box (no card, no receipt, no order), to recount from."""
     gala = sealed_gala()
-    return _download(as_json(results.ballot_box(gala).document), f"ballot-box-{gala.year}.json",
+    box = results.export_ballot_box(actor(), gala)
+    return _download(as_json(box.document), f"ballot-box-{gala.year}.json",
                      "application/json; charset=utf-8")
 
 
