@@ -197,11 +197,13 @@ def measured(server: Any, requests: list[bytes], clients: int) -> dict[str, Any]
 
 
 def gala_document() -> dict[str, Any]:
-    """The demo gala (8 categories, every method), every category open to the jury."""
+    """The demo gala (8 balloted categories, every method), every one open to the jury; its
+    2 categories decided by the chapter stay off the ballot."""
     doc = json.loads((ROOT / "voting/demo/gala.json").read_text(encoding="utf-8"))
     doc["gala"] = {**doc["gala"], "name": "Benchmark gala", "closes_at": None}
     for category in doc["categories"]:
-        category["weights"] = {"jury": 100}
+        if category["method"] != "decision":
+            category["weights"] = {"jury": 100}
     return doc
 
 

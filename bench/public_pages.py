@@ -35,7 +35,7 @@ def main() -> None:
             doc = json.loads((ROOT / "voting/demo/gala.json").read_text(encoding="utf-8"))
             transfer.import_gala("bench", doc)
         client = app.test_client()
-        print(f"{count} requests per page, demo gala (8 categories, 25 profiles), SQLite")
+        print(f"{count} requests per page, demo gala (10 categories, 25 profiles), SQLite")
         print(f"{'page':<16}{'median ms':>10}{'p95 ms':>10}{'req/s':>10}")
         for page in PAGES:
             client.get(page)  # warm the template cache
