@@ -312,3 +312,16 @@ def test_results_export_of_the_ballot_box_is_recorded(sealed):
         AuditEntry.action == "results.export_ballot_box")).one()
     assert (entry.actor, entry.details) == (ACTOR, {"ballots": 32,
                                                     "fingerprint": box.fingerprint})
+
+
+def test_results_display_shows_the_commitments_once_sealed(app, client, voted_demo_gala):
+    assert "Wyniki zapieczętowane" not in client.get("/display/").get_data(as_text=True)
+    with app.app_context():
+        services.close_voting(ACTOR, voted_demo_gala)
+        outcomes = results.outcomes(gala(voted_demo_gala))
+        nominees = {n.profile.name for o in outcomes for n in o.category.nominations}
+    page = client.get("/display/").get_data(as_text=True)
+    assert "Wyniki zapieczętowane" in page
+    for outcome in outcomes:
+        assert f'title="{outcome.seal.commitment}"' in page
+    assert not any(name in page for name in nominees)
