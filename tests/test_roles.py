@@ -292,11 +292,7 @@ def links_out_of_reach(app: Flask, client: FlaskClient, role: str) -> set[tuple[
 
 
 @pytest.mark.parametrize("role", [
-    pytest.param(roles.CHAIR, marks=pytest.mark.xfail(strict=True, reason=(
-        "templates/admin/dashboard.html (not this change's file) shows the chair the "
-        "admin's buttons and links: editing the gala, categories, cards, receipts, exports; "
-        "wrap each in can(endpoint)"))),
-    roles.DESK, roles.PRESENTER, roles.ADMIN])
+    roles.CHAIR, roles.DESK, roles.PRESENTER, roles.ADMIN])
 def test_roles_no_page_links_to_a_page_the_role_may_not_open(app, voted_demo_gala, role):
     with app.app_context():
         services.close_voting("test", voted_demo_gala)  # sealed: the results pages are full
