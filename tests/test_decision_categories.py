@@ -255,7 +255,7 @@ def test_readiness_a_decision_needs_one_nominee_and_no_more(app, small_gala):
     with app.app_context():
         the_gala = db.session.get(Gala, small_gala["gala"])
         assert queries.readiness(the_gala) == [
-            "“Wyróżnienie jury” needs at least one nominee."]
+            "„Wyróżnienie jury”: wymagany co najmniej jeden nominowany."]
         services.nominate(ACTOR, decision, small_gala["gdansk"])
         assert queries.readiness(the_gala) == []
         services.open_voting(ACTOR, the_gala.id)  # one nominee, no voter group: ready
@@ -267,8 +267,8 @@ def test_readiness_a_decision_with_voter_groups_is_not_ready(app, small_gala):
         db.session.add(CategoryGroup(category_id=decision, group="jury", weight=100))
         db.session.commit()  # only a hand-edited database gets here
         problems = queries.readiness(db.session.get(Gala, small_gala["gala"]))
-    assert problems == ["“Wyróżnienie jury” is decided by the chapter, so it cannot have "
-                        "voter groups."]
+    assert problems == ["„Wyróżnienie jury”: o tej kategorii decyduje kapituła, więc nie może "
+                        "mieć grup głosujących."]
 
 
 def test_readiness_a_gala_of_decisions_only_has_nothing_to_vote_on(app):
@@ -281,8 +281,8 @@ def test_readiness_a_gala_of_decisions_only_has_nothing_to_vote_on(app):
     add_decision(app, gala_id, [profile_id])
     with app.app_context():
         problems = queries.readiness(db.session.get(Gala, gala_id))
-        assert problems == ["Every category is decided by the chapter: there is nothing to "
-                            "vote on. Add a category decided by ballot."]
+        assert problems == ["Wszystkie kategorie rozstrzyga kapituła: nie ma nad czym głosować. "
+                            "Dodaj kategorię rozstrzyganą w głosowaniu."]
         with pytest.raises(ConflictError):
             services.open_voting(ACTOR, gala_id)
         assert db.session.get(Gala, gala_id).voting_state == "draft"

@@ -673,11 +673,13 @@ def test_browser_organizers_page_and_the_403_page(browser, live_server, app, org
     page.fill("#email", "nowy@example.com")
     page.select_option("#role", "chair")
     page.fill("#password", "krotkie")
-    page.click("main button[type=submit]")
+    with page.expect_navigation():  # the refusal is a new page: wait for it, not the old one
+        page.click("main button[type=submit]")
     assert page.locator("#password-error").is_visible()
     visit.shot(f"{screen}-organizer-form-error")
     page.fill("#password", "")
-    page.click("main button[type=submit]")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
     assert len(page.locator("#generated-password").inner_text()) >= 12
     visit.shot(f"{screen}-organizer-created")
     visit.close()
