@@ -342,12 +342,12 @@ def test_clean_category_unknown_method():
     assert set(field_errors(clean_category, category_data(method=""))) == {"method"}
 
 
-def test_clean_category_ranked_defaults_to_borda_points():
+def test_clean_category_ranked_defaults_to_borda_over_the_places_filled():
     clean = clean_category(category_data(method="ranked"))
     assert clean["places"] == 3
-    assert clean["points"] == [3, 2, 1]
+    assert clean["points"] is None  # the tally's Borda over the places each ballot filled
     clean = clean_category(category_data(method="ranked", places="5"))
-    assert clean["points"] == [5, 4, 3, 2, 1]
+    assert (clean["places"], clean["points"]) == (5, None)
 
 
 def test_clean_category_ranked_points_from_text_or_list():
@@ -385,7 +385,7 @@ def test_clean_category_ranked_places_range(places: object):
 
 
 def test_clean_category_ranked_one_place_is_allowed_irv_needs_two():
-    assert clean_category(category_data(method="ranked", places=1))["points"] == [1]
+    assert clean_category(category_data(method="ranked", places=1))["places"] == 1
     assert set(field_errors(clean_category, category_data(method="irv", places=1))) == {
         "places"}
 

@@ -282,8 +282,9 @@ def clean_category(data: Mapping[str, Any]) -> dict[str, Any]:
             except ValueError:
                 fields.fail("points", _l("Points are whole numbers separated by commas."))
                 points = None
-            if points is None and "points" not in fields.errors:
-                points = list(range(places, 0, -1))  # Borda over the places filled
+            # No points: Borda over the places each ballot filled (k, k-1, ... 1 for k places
+            # filled), which the tally applies; a fixed list would score a ballot that fills
+            # 2 of 3 places 3, 2 instead of 2, 1.
             if points is not None:
                 if len(points) != places:
                     fields.fail("points", _l("Give exactly %(n)d values, one per place.",

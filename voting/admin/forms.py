@@ -96,8 +96,8 @@ class CategoryForm(FlaskForm):
                           description=_l("Ranking and instant runoff: how many places a voter "
                                          "fills (1., 2., 3., ...)."))
     points = StringField(_l("Points per place"), validators=[Optional()],
-                         description=_l("Ranking only, e.g. 12,10,8. Empty: 3,2,1 for three "
-                                        "places (Borda)."))
+                         description=_l("Ranking only, e.g. 12,10,8. Empty: Borda over the places "
+                                        "a ballot filled (3, 2, 1 for three; 2, 1 for two)."))
     score_min = IntegerField(_l("Lowest score"), validators=[Optional()])
     score_max = IntegerField(_l("Highest score"), validators=[Optional()])
     min_scores = IntegerField(_l("Minimum number of scores to win"), validators=[Optional()])
