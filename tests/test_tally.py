@@ -778,3 +778,17 @@ def test_tally_vote_count_must_be_a_whole_number_of_ballots(count, marks):
     spec = CategorySpec("x", "approval", frozenset({1, 2}), JURY)
     with pytest.raises(ValueError, match="whole number of ballots"):
         tally_category(spec, [CategoryVote("jury", [2]), CategoryVote("jury", marks, count)])
+
+
+def test_irv_a_look_back_that_leaves_one_nominee_decides_and_says_so():
+    """[1]x3, [2]x2, [3]x2, [4,2], [5,3]: round 1 is 1:3 2:2 3:2 4:1 5:1, so 4 and 5 go
+    (equal, and equal in round 1: together). Round 2 is 1:3 2:3 3:3, all level; looking back
+    at round 1, 2 and 3 had fewer votes than 1, so both go and 1 wins with a margin of 0."""
+    spec = CategorySpec("urzad", "irv", frozenset({1, 2, 3, 4, 5}), {"jury": 100}, places=2)
+    ballots = [[1]] * 3 + [[2]] * 2 + [[3]] * 2 + [[4, 2], [5, 3]]
+    result = tally_category(spec, [CategoryVote("jury", b) for b in ballots])
+    assert result.winner == 1 and not result.tie
+    assert result.rounds[1].eliminated == (2, 3)
+    assert result.rounds[1].eliminated_by == (
+        "fewer votes in round 1, then eliminated together (still equal)")
+    assert result.decided_by == result.rounds[1].eliminated_by

@@ -489,11 +489,12 @@ def _tally_irv(spec: CategorySpec, ballots: Counter[tuple[int, ...]],
             rounds.append(IrvRound(number, dict(sorted(counts.items())), exhausted))
             break
         if len(out) > 1:
-            step = "eliminated together (still equal)"
+            step = (f"{step}, then eliminated together (still equal)" if step
+                    else "eliminated together (still equal)")
         rounds.append(IrvRound(number, dict(sorted(counts.items())), exhausted,
                                tuple(sorted(out)), step))
-        if len(continuing) == 2 and lowest == leader:
-            decided_by = step  # a level head-to-head in the last round, broken by the chain
+        if lowest == leader and len(continuing) - len(out) == 1:
+            decided_by = step  # every continuing nominee was level: the chain chose the winner
         for nominee in out:
             lasted[nominee] = number
         continuing -= set(out)

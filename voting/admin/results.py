@@ -53,6 +53,8 @@ NOTE_TEXTS = {"no ballots": _l("No ballots were cast in this category."),
               "no eligible nominee": _l("No nominee has enough scores to win.")}
 # The one IRV step that carries a number (tally._tally_irv writes it so).
 IRV_ROUND_STEP = re.compile(r"fewer votes in round (\d+)")
+IRV_ROUND_TOGETHER = re.compile(r"fewer votes in round (\d+), then eliminated together "
+                                r"\(still equal\)")
 
 
 def figure(value: Fraction | int | None) -> str:
@@ -94,6 +96,10 @@ def step_text(step: str | None, figures: dict[str, Any]) -> str:
     match = IRV_ROUND_STEP.fullmatch(step)
     if match:
         return _("fewer votes in round %(round)d", round=int(match[1]))
+    match = IRV_ROUND_TOGETHER.fullmatch(step)
+    if match:
+        return _("fewer votes in round %(round)d, then eliminated together (still equal)",
+                 round=int(match[1]))
     return step  # a step this page does not know yet: as the tally wrote it
 
 
