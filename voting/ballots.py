@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     true,
     update,
 )
@@ -490,25 +490,31 @@ def close_the_ballot_box(gala_id: int) -> int:
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql("LOCK TABLE token IN SHARE MODE")
-    ballots = connection.execute(
-        select(_ballot.c.id, _ballot.c.gala_id, _ballot.c.group, _ballot.c.receipt)
-        .where(_ballot.c.gala_id == gala_id)).mappings().all()
-    if not ballots:
-        return 0
-    # A subquery, not a list of ids: a big gala's ids would pass the drivers' parameter limits.
-    of_gala = _choice.c.ballot_id.in_(select(_ballot.c.id).where(_ballot.c.gala_id == gala_id))
-    choices: dict[str, list[Mapping[str, Any]]] = {row["id"]: [] for row in ballots}
-    for row in connection.execute(select(_choice).where(of_gala)).mappings():
-        choices[row["ballot_id"]].append(dict(row))
-    connection.execute(_choice.delete().where(of_gala))
-    connection.execute(_ballot.delete().where(_ballot.c.gala_id == gala_id))
-    shuffled = [dict(row) for row in ballots]
-    secrets.SystemRandom().shuffle(shuffled)
-    connection.execute(_INSERT_BALLOT, shuffled)
-    rows = [choice for ballot in shuffled for choice in choices[ballot["id"]]]
-    if rows:
-        connection.execute(_INSERT_CHOICES, rows)
-    return len(shuffled)
+    # In SQL, not through Python: a gala of 100,000 ballots has two million choices. The copies
+    # are temporary tables of this connection; random() is only the new physical order.
+    for statement in _REWRITE_BALLOT_BOX:
+        connection.execute(text(statement), {"gala": gala_id})
+    count = connection.execute(text("SELECT COUNT(*) FROM closing_ballot")).scalar_one()
+    connection.exec_driver_sql("DROP TABLE closing_choice")
+    connection.exec_driver_sql("DROP TABLE closing_ballot")
+    return count
+
+
+_REWRITE_BALLOT_BOX = (
+    "CREATE TEMPORARY TABLE closing_ballot AS "
+    'SELECT id, gala_id, "group", receipt, random() AS shuffle FROM ballot WHERE gala_id = :gala',
+    "CREATE TEMPORARY TABLE closing_choice AS "
+    "SELECT c.ballot_id, c.category_id, c.nomination_id, c.place, c.score "
+    "FROM ballot_choice c JOIN closing_ballot b ON b.id = c.ballot_id",
+    "DELETE FROM ballot_choice WHERE ballot_id IN (SELECT id FROM closing_ballot)",
+    "DELETE FROM ballot WHERE gala_id = :gala",
+    'INSERT INTO ballot (id, gala_id, "group", receipt) '
+    'SELECT id, gala_id, "group", receipt FROM closing_ballot ORDER BY shuffle',
+    "INSERT INTO ballot_choice (ballot_id, category_id, nomination_id, place, score) "
+    "SELECT c.ballot_id, c.category_id, c.nomination_id, c.place, c.score "
+    "FROM closing_choice c JOIN closing_ballot b ON b.id = c.ballot_id "
+    "ORDER BY b.shuffle, c.category_id, c.nomination_id",
+)
 
 
 __all__ = ["CastBallot", "CategoryRules", "GalaRules", "Mark", "cast_ballot",

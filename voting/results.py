@@ -231,38 +231,50 @@ def ballot_box(gala: Gala, categories: list[Category] | None = None) -> BallotBo
     about when or by whom a ballot was cast. Ranked marks are lists best first, score marks
     objects of nominee id (as text) to score."""
     categories = categories if categories is not None else gala_categories(gala)
-    by_id = {c.id: c for c in categories if c.balloted}
+    kinds = {c.id: (c.slug, c.method) for c in categories if c.balloted}
     ballots: dict[str, dict[str, Any]] = {}
-    placed: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
-    query = text('SELECT b.id, b."group", c.category_id, c.nomination_id, c.place, c.score '
-                 "FROM ballot b LEFT JOIN ballot_choice c ON c.ballot_id = b.id "
-                 "WHERE b.gala_id = :gala")
-    for ballot_id, group, category_id, nominee, place, score in db.session.execute(
-            query, {"gala": gala.id}):
+    for ballot_id, group, category_id, text_marks in db.session.execute(
+            text(_BALLOT_MARKINGS[dialect_name()]), {"gala": gala.id}):
         ballot = ballots.setdefault(ballot_id, {"group": group, "marks": {}})
         if category_id is None:
             continue
-        category = by_id[category_id]
-        if category.method == "score":
-            ballot["marks"].setdefault(category.slug, {})[str(nominee)] = score
-        elif category.method in ("ranked", "irv"):
-            placed[(ballot_id, category.slug)].append((place or 0, nominee))
+        slug, method = kinds[category_id]
+        marks = _marks_of(method, text_marks)
+        if method == "score":
+            ballot["marks"][slug] = {str(nominee): score for nominee, score in marks.items()}
         else:
-            ballot["marks"].setdefault(category.slug, []).append(nominee)
-    for (ballot_id, slug), marks in placed.items():
-        ballots[ballot_id]["marks"][slug] = [nominee for _, nominee in sorted(marks)]
-    unordered = {c.slug for c in by_id.values() if c.method in ("single", "approval")}
-    for ballot in ballots.values():
-        for slug in unordered & ballot["marks"].keys():
-            ballot["marks"][slug].sort()
-    listed = sorted(ballots.values(), key=canonical)
+            ballot["marks"][slug] = marks if method in ("ranked", "irv") else sorted(marks)
+    # Sorted by their canonical text, which is also what the fingerprint hashes (the canonical
+    # text of the list is these texts, comma-separated, in brackets).
+    texts = sorted((canonical(ballot), index) for index, ballot in enumerate(ballots.values()))
+    every = list(ballots.values())
     return BallotBox({
         "format": BALLOT_BOX_FORMAT,
         "gala": {"year": gala.year, "name": gala.name},
         "categories": [spec_document(c) for c in categories if c.balloted],
-        "ballots": listed,
-        "fingerprint": ballots_fingerprint(listed),
+        "ballots": [every[index] for _, index in texts],
+        "fingerprint": hashlib.sha256(
+            ("[" + ",".join(text for text, _ in texts) + "]").encode()).hexdigest(),
     })
+
+
+# Each ballot's marks per category, one row per ballot and category (a ballot with no marks
+# at all: one row with no category), in the shape `_marks_of` reads.
+_BALLOT_MARKINGS = {
+    "sqlite": """
+        SELECT b.id, b."group", c.category_id,
+               group_concat(printf('%d:%s:%s', c.nomination_id, c.place, c.score), ' ')
+        FROM ballot b LEFT JOIN ballot_choice c ON c.ballot_id = b.id
+        WHERE +b.gala_id = :gala
+        GROUP BY b.id, c.category_id""",
+    "postgresql": """
+        SELECT b.id, b."group", c.category_id,
+               string_agg(c.nomination_id || ':' || COALESCE(c.place::text, '') || ':'
+                          || COALESCE(c.score::text, ''), ' ')
+        FROM ballot b LEFT JOIN ballot_choice c ON c.ballot_id = b.id
+        WHERE b.gala_id = :gala
+        GROUP BY b.id, c.category_id""",
+}
 
 
 def export_ballot_box(actor: str, gala: Gala) -> BallotBox:
