@@ -523,10 +523,7 @@ def test_admin_results_in_a_browser_on_a_phone_and_a_big_screen(
              "protocol": "/admin/results/protocol", "reveal": "/admin/reveal"}
     for device, viewport in (("phone", PHONE), ("desktop", PROJECTOR)):
         visit = Visit(browser, live_server, viewport, "pl-PL")
-        page = visit.go("/admin/login")
-        page.fill("#email", organizer["email"])
-        page.fill("#password", organizer["password"])
-        page.click("main button[type=submit]")
+        page = visit.log_in(organizer["email"], organizer["password"])
         page.wait_for_url(live_server + "/admin/**")
         for name, path in pages.items():
             page = visit.go(path)
@@ -537,10 +534,7 @@ def test_admin_results_in_a_browser_on_a_phone_and_a_big_screen(
         visit.close()
     # Printed, on an A4 sheet's width (210 mm at 96 dpi): the page alone, no navigation.
     visit = Visit(browser, live_server, {"width": 794, "height": 1123}, "pl-PL")
-    page = visit.go("/admin/login")
-    page.fill("#email", organizer["email"])
-    page.fill("#password", organizer["password"])
-    page.click("main button[type=submit]")
+    page = visit.log_in(organizer["email"], organizer["password"])
     page.wait_for_url(live_server + "/admin/**")
     page = visit.go("/admin/results/protocol")
     page.emulate_media(media="print")

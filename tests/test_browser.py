@@ -47,6 +47,15 @@ class Visit:
         assert response is not None and response.status == 200, (path, response)
         return self.page
 
+    def log_in(self, email: str, password: str) -> Page:
+        """Log in as an organizer and wait for the page the login leads to."""
+        page = self.go("/admin/login")
+        page.fill("#email", email)
+        page.fill("#password", password)
+        with page.expect_navigation():
+            page.click("main button[type=submit]")
+        return page
+
     def shot(self, name: str) -> None:
         # Nothing may push the page sideways, least of all on a phone.
         width = self.page.evaluate("document.documentElement.scrollWidth")
@@ -92,10 +101,7 @@ def test_browser_organizer_on_a_phone_logs_in_and_nominates(browser, live_server
 
 def test_browser_method_settings_follow_the_chosen_method(browser, live_server, organizer):
     visit = Visit(browser, live_server, PHONE, "pl-PL")
-    page = visit.go("/admin/login")
-    page.fill("#email", organizer["email"])
-    page.fill("#password", organizer["password"])
-    page.click("main button[type=submit]")
+    page = visit.log_in(organizer["email"], organizer["password"])
     page = visit.go("/admin/categories/new")
     page.select_option("#method", "score")
     assert page.locator("#score_min").is_visible()
@@ -132,10 +138,7 @@ def test_browser_nominees_on_a_projector_in_polish_then_english(browser, live_se
 def test_browser_card_desk_on_a_phone(browser, live_server, organizer):
     visit = Visit(browser, live_server, PHONE, "pl-PL")
     visit.page.on("dialog", lambda dialog: dialog.accept())
-    page = visit.go("/admin/login")
-    page.fill("#email", organizer["email"])
-    page.fill("#password", organizer["password"])
-    page.click("main button[type=submit]")
+    page = visit.log_in(organizer["email"], organizer["password"])
     page.get_by_role("button", name="Otwórz głosowanie").click()
     assert "otwarte" in page.locator(".state").inner_text()
     visit.shot("phone-dashboard-voting-open")

@@ -479,10 +479,7 @@ def test_display_labels_the_mention_and_the_special_award(client, demo_gala):
 def test_browser_decision_hides_voter_groups_and_method_settings(browser, live_server,
                                                                  organizer):
     visit = Visit(browser, live_server, PHONE, "pl-PL")
-    page = visit.go("/admin/login")
-    page.fill("#email", organizer["email"])
-    page.fill("#password", organizer["password"])
-    page.click("main button[type=submit]")
+    page = visit.log_in(organizer["email"], organizer["password"])
     page = visit.go("/admin/categories/new")
     assert page.locator("#group_jury").is_visible()
     page.select_option("#method", "decision")

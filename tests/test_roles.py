@@ -646,14 +646,6 @@ def test_cli_organizer_create_is_an_admin_by_default_and_list_when_empty(app, ru
 # --- in a real browser ---------------------------------------------------------------------------
 
 
-def log_in_in_browser(visit: Any, email: str) -> Any:
-    page = visit.go("/admin/login")
-    page.fill("#email", email)
-    page.fill("#password", ORGANIZER_PASSWORD)
-    page.click("main button[type=submit]")
-    return page
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("screen", ["phone", "wide"])
 def test_browser_organizers_page_and_the_403_page(browser, live_server, app, organizer, screen):
@@ -663,7 +655,7 @@ def test_browser_organizers_page_and_the_403_page(browser, live_server, app, org
     make_organizer(app, roles.PRESENTER)
     viewport = PHONE if screen == "phone" else PROJECTOR
     visit = Visit(browser, live_server, viewport, "pl-PL")
-    page = log_in_in_browser(visit, organizer["email"])
+    page = visit.log_in(organizer["email"], ORGANIZER_PASSWORD)
     page.wait_for_url(live_server + "/admin/")
     page = visit.go("/admin/organizers")
     assert page.locator("tbody tr").count() == 3
@@ -685,7 +677,7 @@ def test_browser_organizers_page_and_the_403_page(browser, live_server, app, org
     visit.close()
 
     visit = Visit(browser, live_server, viewport, "pl-PL")
-    page = log_in_in_browser(visit, desk)
+    page = visit.log_in(desk, ORGANIZER_PASSWORD)
     page.wait_for_url(live_server + "/admin/cards")
     response = page.goto(live_server + "/admin/")
     assert response is not None and response.status == 403
