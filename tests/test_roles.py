@@ -687,3 +687,10 @@ def test_browser_organizers_page_and_the_403_page(browser, live_server, app, org
     page.locator(".card--error a.button--primary").click()
     page.wait_for_url(live_server + "/admin/cards")
     visit.close()
+
+
+def test_roles_desk_before_any_gala_is_told_to_wait_for_an_administrator(app):
+    client = log_in_as(app, roles.DESK)
+    response = client.get("/admin/cards")
+    assert response.status_code == 409
+    assert "administrator musi ją utworzyć" in response.get_data(as_text=True)

@@ -24,7 +24,7 @@ from wtforms import SelectChoice
 from .. import cards, roles, services, transfer, window
 from ..audit import verify_chain
 from ..ballots import card_keys
-from ..errors import ImportRejectedError, VotingError
+from ..errors import ConflictError, ImportRejectedError, VotingError
 from ..extensions import client_address, db, limiter, login_manager, login_throttle_key
 from ..http import error_response, local_path, wants_json
 from ..models import (
@@ -102,8 +102,10 @@ def actor() -> str:
 
 def gala_or_setup() -> Gala:
     gala = current_gala()
-    if gala is None:
+    if gala is None and roles.may(current_user.role, "admin.new_gala"):
         abort(redirect(url_for("admin.new_gala")))
+    if gala is None:  # the desk, the chair or the presenter before any gala exists
+        raise ConflictError(_("There is no gala yet: an administrator creates it first."))
     return gala
 
 
