@@ -16,8 +16,8 @@ from sqlalchemy import create_engine, inspect, text
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = {"alembic_version", "audit_entry", "ballot", "ballot_choice", "category",
-          "category_group", "gala", "nomination", "organizer", "profile", "result_seal", "token",
-          "token_recusal"}
+          "category_group", "display_link", "gala", "nomination", "organizer", "profile",
+          "result_seal", "token", "token_recusal"}
 
 
 def flask_db(database_url: str, instance: Path, *args: str) -> subprocess.CompletedProcess:

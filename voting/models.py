@@ -124,6 +124,11 @@ class Gala(db.Model):
     # counted from: the fingerprint of its anonymised export (see `voting.results`).
     sealed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     ballot_box_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    # The reveal on the big screen (`voting.reveal`): the step shown (None: not started),
+    # whether the screen is blanked, and a counter every change raises, which displays poll.
+    reveal_position: Mapped[int | None] = mapped_column(Integer)
+    reveal_blank: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    reveal_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Set when an organizer picks this edition (by switching to it or creating it in the
     # admin). The most recently picked edition is current; with none picked, the newest year.
     # An import never takes over the public pages by itself.
@@ -445,6 +450,19 @@ class ResultSeal(db.Model):
     category: Mapped[Category] = relationship(back_populates="seals")
 
 
+class DisplayLink(db.Model):
+    """A read-only link for a screen (the projector, a broadcast graphics machine): it shows
+    the display and nothing else, needs no login, and can be revoked."""
+
+    __tablename__ = "display_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
 class Organizer(UserMixin, db.Model):
     __tablename__ = "organizer"
     __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
@@ -496,6 +514,7 @@ __all__ = [
     "Ballot",
     "BallotChoice",
     "CategoryGroup",
+    "DisplayLink",
     "Gala",
     "Nomination",
     "Organizer",
