@@ -13,7 +13,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from . import cards, results, services, transfer, window
+from . import cards, display_links, results, services, transfer, window
 from .audit import verify_chain
 from .ballots import card_keys
 from .errors import ImportRejectedError, VotingError
@@ -58,6 +58,7 @@ gala_cli = AppGroup("gala", help="Move a whole gala definition in and out as JSO
 audit_cli = AppGroup("audit", help="The audit trail.")
 tokens_cli = AppGroup("tokens", help="Voting cards.")
 voting_cli = AppGroup("voting", help="The voting window.")
+display_cli = AppGroup("display", help="Read-only display links for the hall's screens.")
 
 
 @organizer_cli.command("create")
@@ -527,7 +528,44 @@ def reveal_result(slug: str) -> None:
                f"(version {summary['version']}, commitment {summary['commitment']})")
 
 
+@display_cli.command("link")
+@click.option("--label", default="", help='Where the link is used, e.g. "Projector".')
+def create_display_link(label: str) -> None:
+    """Create a display link and print its address (PUBLIC_BASE_URL)."""
+    try:
+        link, token = display_links.create_link(CLI_ACTOR, label)
+    except VotingError as error:
+        _fail(error)
+    click.echo(f"Display link #{link.id} {link.label!r}:")
+    click.echo(f"{current_app.config['PUBLIC_BASE_URL']}/display/?key={token}")
+
+
+@display_cli.command("links")
+def list_display_links() -> None:
+    """List the display links: id, label, who created it and when, and valid or revoked."""
+    links = display_links.all_links()
+    if not links:
+        click.echo("No display links.")
+    base = current_app.config["PUBLIC_BASE_URL"]
+    for link in links:
+        state = (f"revoked {_local(link.revoked_at)}" if link.revoked_at
+                 else f"{base}/display/?key={display_links.token_of(link)}")
+        click.echo(f"#{link.id}\t{link.label or '-'}\t{link.created_by}\t"
+                   f"{_local(link.created_at)}\t{state}")
+
+
+@display_cli.command("revoke")
+@click.argument("link_id", type=int)
+def revoke_display_link(link_id: int) -> None:
+    """Revoke a display link: its screen goes dark at its next poll."""
+    try:
+        link = display_links.revoke_link(CLI_ACTOR, link_id)
+    except VotingError as error:
+        _fail(error)
+    click.echo(f"Revoked display link #{link.id} {link.label!r}.")
+
+
 def register_cli(app: Flask) -> None:
-    for command in (organizer_cli, gala_cli, audit_cli, voting_cli, tokens_cli, load_demo,
-                    results_cli, ballots_cli, tally_results, recount_ballots):
+    for command in (organizer_cli, gala_cli, audit_cli, voting_cli, tokens_cli, display_cli,
+                    load_demo, results_cli, ballots_cli, tally_results, recount_ballots):
         app.cli.add_command(command)

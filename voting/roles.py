@@ -5,6 +5,8 @@
 - desk: the card desk (issue, revoke, re-issue, who has voted), never a result;
 - presenter: drives the reveal and sees only its next step.
 
+Display links (a screen's key to the display) are the admin's alone.
+
 Access is decided by endpoint in one place (the admin blueprint's `before_request`), so a new
 admin page is the admin's alone until it is listed here for another role. Templates ask
 `can(endpoint)` before they link to a page, so nobody is shown a link that ends in a 403.
@@ -36,7 +38,7 @@ _RESULTS = frozenset({"admin.list_results", "admin.show_result", "admin.decide_r
                       "admin.retally_result", "admin.set_public_figures",
                       "admin.show_protocol", "admin.export_results",
                       "admin.export_ballot_box"})
-_REVEAL = frozenset({"admin.show_reveal", "admin.reveal_next"})
+_REVEAL = frozenset({"admin.show_reveal", "admin.move_reveal", "admin.blank_reveal"})
 ACCESS: dict[str, frozenset[str]] = {
     CHAIR: _EVERYONE | _RESULTS | _REVEAL | {"admin.dashboard", "admin.show_audit",
                                              "admin.export_audit"},

@@ -1,6 +1,7 @@
 """The results desk: sealed results per category, the chair's decisions, re-tallies, the
-protocol, the exports and the reveal. Views are thin: `voting.results` does the work; the
-helpers here only put the tally's figures and steps into the organizer's words."""
+protocol and the exports (the reveal has its own module, `voting.admin.reveal`). Views are
+thin: `voting.results` does the work; the helpers here only put the tally's figures and steps
+into the organizer's words."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from ..audit import verify_chain
 from ..errors import ConflictError, VotingError
 from ..models import Category, Gala, utcnow
 from .forms import METHOD_CHOICES
-from .results_forms import DecideForm, FiguresForm, RetallyForm, RevealForm
+from .results_forms import DecideForm, FiguresForm, RetallyForm
 from .views import _download, actor, bp, gala_or_setup, get_in_gala, show_errors
 
 # --- The tally in the organizer's words --------------------------------------------------
@@ -316,32 +317,3 @@ def export_ballot_box() -> Any:
 
 def as_json(document: Any) -> str:
     return json.dumps(document, ensure_ascii=False, indent=1) + "\n"
-
-
-# --- The reveal ----------------------------------------------------------------------------
-
-
-@bp.get("/reveal")
-def show_reveal() -> Any:
-    """The presenter's page: only the next category to reveal, and the button."""
-    gala = gala_or_setup()
-    categories = results.gala_categories(gala)
-    upcoming = results.next_to_reveal(gala) if gala.sealed_at else None
-    waiting = upcoming is not None and results.outcome_of(upcoming).public["awaiting_decision"]
-    return page("admin/reveal.html", gala=gala, upcoming=upcoming, waiting=waiting,
-                revealed=[c for c in categories if c.revealed_at], total=len(categories))
-
-
-@bp.post("/reveal/next")
-def reveal_next() -> Any:
-    """Reveal the category the presenter saw as next (a stale press reveals nothing)."""
-    gala, form = gala_or_setup(), RevealForm()
-    if not form.validate_on_submit():
-        abort(400)
-    upcoming = results.next_to_reveal(gala) if gala.sealed_at else None
-    if upcoming is None or upcoming.id != form.category.data:
-        flash(_("That category was already revealed: here is the next step."), "info")
-        return redirect(url_for("admin.show_reveal"))
-    category = results.reveal_category(actor(), upcoming.id)
-    flash(_("Revealed: %(name)s.", name=category.name_pl), "success")
-    return redirect(url_for("admin.show_reveal"))

@@ -5,8 +5,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, SelectMultipleField, TextAreaField
-from wtforms.validators import AnyOf, InputRequired, NumberRange
+from wtforms import (
+    HiddenField,
+    IntegerField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import AnyOf, InputRequired, Length, NumberRange
 
 
 class DecideForm(FlaskForm):
@@ -33,7 +39,21 @@ class FiguresForm(FlaskForm):
 
 
 class RevealForm(FlaskForm):
-    """The reveal button: it names the category the presenter saw, so a second press (or a
-    second presenter) cannot reveal the category after it by surprise."""
+    """A reveal button: it carries the reveal version the presenter saw, so a second tap (or a
+    second presenter) cannot move the screen on by a step nobody meant. `to` is "next",
+    "previous", "summary" or a category id; the reveal itself says what it refuses."""
 
-    category = IntegerField(validators=[InputRequired(), NumberRange(min=1, max=2**31 - 1)])
+    version = IntegerField(validators=[InputRequired(), NumberRange(min=0, max=2**31 - 1)])
+    to = StringField(_l("Jump to"), validators=[InputRequired(), Length(max=20)])
+
+
+class BlankForm(FlaskForm):
+    """Blank the hall's screen ("on") or bring it back ("off"), at the version seen."""
+
+    version = IntegerField(validators=[InputRequired(), NumberRange(min=0, max=2**31 - 1)])
+    blank = HiddenField(validators=[InputRequired(), AnyOf(("on", "off"))])
+
+
+class DisplayLinkForm(FlaskForm):
+    label = StringField(_l("Label"), validators=[Length(max=100)],
+                        description=_l("Where the link is used, e.g. “Projector” or “OBS”."))

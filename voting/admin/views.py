@@ -710,4 +710,4 @@ def page_number() -> int:
 
 
 # The blueprint's other pages live in their own modules; importing them registers them.
-from . import organizers, results  # noqa: E402, F401
+from . import organizers, results, reveal  # noqa: E402, F401
