@@ -21,9 +21,12 @@ pytestmark = pytest.mark.slow
 class Visit:
     """A browser tab that records where its requests went and what the console said."""
 
-    def __init__(self, browser: Browser, base: str, viewport: dict[str, int], locale: str):
+    def __init__(self, browser: Browser, base: str, viewport: dict[str, int], locale: str,
+                 bypass_csp: bool = False):
         self.base = base
-        self.context = browser.new_context(viewport=viewport, locale=locale)
+        # bypass_csp: only for the accessibility scan, which injects axe-core into the page.
+        self.context = browser.new_context(viewport=viewport, locale=locale,
+                                           bypass_csp=bypass_csp)
         self.page: Page = self.context.new_page()
         self.requests: list[str] = []
         self.console_errors: list[str] = []
