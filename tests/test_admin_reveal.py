@@ -265,3 +265,34 @@ def test_admin_display_links_from_the_command_line(app, runner, demo_gala):
     assert "revoked" in runner.invoke(args=["display", "links"]).output
     result = runner.invoke(args=["display", "revoke", str(link.id)])
     assert result.exit_code == 1 and result.output.startswith("Error: ")
+
+
+# --- In a real browser -----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_admin_reveal_in_a_browser_on_a_phone_and_a_big_screen(
+        app, browser, live_server, organizer, voted_demo_gala):
+    from test_browser import PHONE, PROJECTOR, Visit
+
+    with app.app_context():
+        services.close_voting("test", voted_demo_gala)
+        display_links.create_link("test", "Rzutnik w sali")
+        revoked, _token = display_links.create_link("test", "Stary laptop")
+        display_links.revoke_link("test", revoked.id)
+    for device, viewport in (("phone", PHONE), ("desktop", PROJECTOR)):
+        visit = Visit(browser, live_server, viewport, "pl-PL")
+        visit.log_in(organizer["email"], organizer["password"])
+        page = visit.go("/admin/reveal")
+        if device == "phone":  # mid-reveal: the first category's nominees, its winner next
+            for _ in range(2):
+                with page.expect_navigation():
+                    page.click("button[value=next]")
+        box = page.locator("button[value=next]").bounding_box()
+        assert box["height"] >= 90 and box["width"] >= 180
+        assert page.locator(".remote-next__winner").is_visible()  # the winner is next
+        visit.shot(f"{device}-reveal-remote")
+        page = visit.go("/admin/display-links")
+        assert page.locator("button[data-copy]").first.is_visible()  # the JS showed it
+        visit.shot(f"{device}-display-links")
+        visit.close()
