@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
+from test_display import display_url
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "browser"
 PHONE = {"width": 390, "height": 844}
@@ -122,7 +123,7 @@ def test_browser_method_settings_follow_the_chosen_method(browser, live_server, 
     visit.close()
 
 
-def test_browser_nominees_on_a_projector_in_polish_then_english(browser, live_server):
+def test_browser_nominees_on_a_projector_in_polish_then_english(app, browser, live_server):
     visit = Visit(browser, live_server, PROJECTOR, "pl-PL")
     page = visit.go("/nominees")
     assert page.locator("h1").inner_text() == "Nominowani"
@@ -133,7 +134,7 @@ def test_browser_nominees_on_a_projector_in_polish_then_english(browser, live_se
     assert page.locator("h1").inner_text() == "Nominees"
     assert page.locator("html").get_attribute("lang") == "en"
     visit.shot("projector-nominees-en")
-    visit.go("/display/")
+    visit.go(display_url(app))
     visit.shot("projector-display-before-voting")
     visit.close()
 

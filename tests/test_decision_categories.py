@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from test_admin import browser_submit
 from test_browser import PHONE, PROJECTOR, Visit
+from test_display import display_url
 
 from voting import cards, queries, services, transfer
 from voting.ballots import card_keys, gala_rules
@@ -465,8 +466,8 @@ def test_nominees_page_labels_the_mention_and_the_special_award(client, demo_gal
     assert categories.count('<p class="eyebrow">') == 2  # a Golden Like needs no label
 
 
-def test_display_labels_the_mention_and_the_special_award(client, demo_gala):
-    html = html_of(client.get("/display/"))
+def test_display_labels_the_mention_and_the_special_award(app, client, demo_gala):
+    html = html_of(client.get(display_url(app) + "&lang=en"))
     assert "Special mention of the jury <span class=\"tag\">Honourable mention</span>" in html
     assert "Golden Like Europe <span class=\"tag\">Special award</span>" in html
     assert html.count('class="tag"') == 2
@@ -497,11 +498,11 @@ def test_browser_decision_hides_voter_groups_and_method_settings(browser, live_s
 
 
 @pytest.mark.slow
-def test_browser_display_and_nominees_label_the_award_kinds(browser, live_server):
+def test_browser_display_and_nominees_label_the_award_kinds(app, browser, live_server):
     visit = Visit(browser, live_server, PROJECTOR, "pl-PL")
-    page = visit.go("/display/")
-    assert page.locator(".display__categories li").count() == 10
-    assert page.locator(".display__categories .tag").count() == 2
+    page = visit.go(display_url(app))
+    assert page.locator(".categories li").count() == 10
+    assert page.locator(".categories .tag").count() == 2
     visit.shot("projector-display-award-kinds")
     visit.close()
     visit = Visit(browser, live_server, PHONE, "pl-PL")

@@ -15,6 +15,7 @@ from conftest import demo_document, html_of
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from test_display import display_url
 
 from voting import services
 from voting.extensions import db
@@ -333,9 +334,9 @@ def test_profile_image_of_a_profile_without_one_is_not_found(client, small_gala)
     assert client.get("/profiles/999999/image").status_code == 404
 
 
-def test_public_pages_without_a_gala_are_friendly(client):
+def test_public_pages_without_a_gala_are_friendly(app, client):
     english(client)
-    for path in ("/", "/nominees", "/display/"):
+    for path in ("/", "/nominees", display_url(app)):
         response = client.get(path)
         assert response.status_code == 200, path
     assert '<h2 id="how-title">How to vote</h2>' in html_of(client.get("/"))

@@ -12,6 +12,7 @@ import pytest
 from conftest import cast_votes
 from flask import Flask
 from sqlalchemy import func, select, update
+from test_display import display_url
 
 from voting import results, services, tally
 from voting.errors import ConflictError, ValidationError
@@ -315,12 +316,13 @@ def test_results_export_of_the_ballot_box_is_recorded(sealed):
 
 
 def test_results_display_shows_the_commitments_once_sealed(app, client, voted_demo_gala):
-    assert "Wyniki zapieczętowane" not in client.get("/display/").get_data(as_text=True)
+    display = display_url(app)
+    assert "Wyniki zapieczętowane" not in client.get(display).get_data(as_text=True)
     with app.app_context():
         services.close_voting(ACTOR, voted_demo_gala)
         outcomes = results.outcomes(gala(voted_demo_gala))
         nominees = {n.profile.name for o in outcomes for n in o.category.nominations}
-    page = client.get("/display/").get_data(as_text=True)
+    page = client.get(display).get_data(as_text=True)
     assert "Wyniki zapieczętowane" in page
     for outcome in outcomes:
         assert f'title="{outcome.seal.commitment}"' in page

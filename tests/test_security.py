@@ -19,6 +19,7 @@ from flask import Flask, request
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from test_display import display_url
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
@@ -100,8 +101,8 @@ def site_pages(client: FlaskClient, app: Flask) -> dict[str, Any]:
         category_id = db.session.scalar(select(Category.id).order_by(Category.id))
         profile_id = db.session.scalar(select(Profile.id).order_by(Profile.id))
     responses = {}
-    for path in ("/", "/nominees", "/display/", "/admin/login", "/nie-ma-takiej-strony",
-                 "/api/v1/gala", "/api/v1/nope"):
+    for path in ("/", "/nominees", display_url(app), "/display/", "/admin/login",
+                 "/nie-ma-takiej-strony", "/api/v1/gala", "/api/v1/nope"):
         responses[path] = client.get(path)
     responses["csrf failure"] = client.post("/admin/login", data={"email": "x@example.com"})
     login(client)
@@ -203,7 +204,7 @@ def test_organizer_text_is_escaped_on_every_page(client, app, organizer):
             "description": XSS})
         services.nominate("test", category.id, profile.id, XSS)
         category_id, profile_id = category.id, profile.id
-    pages = ["/", "/nominees", "/display/"]
+    pages = ["/", "/nominees", display_url(app), display_url(app, "/display/overlay")]
     login(client)
     pages += ["/admin/", f"/admin/categories/{category_id}",
               f"/admin/categories/{category_id}/edit", "/admin/profiles",

@@ -421,6 +421,29 @@ SCHEMAS: dict[str, Any] = {
             "version": {"type": "integer", "minimum": 1},
         },
     },
+    "RevealNominee": {
+        "type": "object", "required": ["id", "name", "unit", "platform"],
+        "properties": {"id": {"type": "integer", "description": "The nominee id of GET /gala."},
+                       "name": {"type": "string"}, "unit": {"type": "string"},
+                       "platform": {"type": "string"}},
+    },
+    "Reveal": {
+        "type": "object", "required": ["state", "category", "step"],
+        "properties": {
+            "state": {"type": "string",
+                      "enum": ["before", "voting", "sealed", "reveal", "finished"]},
+            "category": {"type": ["object", "null"], "required": ["slug", "name"],
+                         "properties": {"slug": {"type": "string"},
+                                        "name": {"type": "string"}}},
+            "step": {"type": ["string", "null"],
+                     "enum": ["title", "nominees", "winner", "summary", "blank", None]},
+            "winner": {"$ref": "#/components/schemas/RevealNominee",
+                       "description": "Only at a winner step with one winner."},
+            "winners": {"type": "array",
+                        "items": {"$ref": "#/components/schemas/RevealNominee"},
+                        "description": "Only at a winner step with joint winners."},
+        },
+    },
     "Results": {
         "type": "object", "required": ["categories", "sealed"],
         "properties": {
@@ -581,6 +604,26 @@ DOCUMENT: dict[str, Any] = {
                                         "revealed yet."), NO_STORE),
                     "404": _json("Error", "No gala, or no such category in it.",
                                  _error("not_found", "No such category.")),
+                },
+            },
+        },
+        "/reveal": {
+            "get": {
+                "operationId": "showReveal",
+                "summary": "The gala screen's current state and step",
+                "description": "For other graphics systems (a broadcast overlay). A winner "
+                               "is present only at its winner step (`winner`, or `winners` "
+                               "for joint winners); ranks and counts never. Never cached.",
+                "parameters": [LANG],
+                "responses": {
+                    "200": _json("Reveal", "The current state and step.",
+                                 {"state": "reveal",
+                                  "category": {"slug": "wideo-w-metropolii",
+                                               "name": "Wideo w metropolii"},
+                                  "step": "winner",
+                                  "winner": {"id": 17, "name": "Miasto Gdynia",
+                                             "unit": "Gdynia", "platform": "youtube"}},
+                                 NO_STORE),
                 },
             },
         },
