@@ -235,15 +235,15 @@ def test_admin_display_links_create_copy_and_revoke(app, client, logged_in, demo
     with app.app_context():
         link = display_links.link_for(token)
         assert link.label == "Rzutnik" and link.created_by == "jury.chair@example.com"
-    response = post_form(client, "/admin/display-links",
-                         f"/admin/display-links/{link.id}/revoke")
+    response = post_form(client, "/admin/display-links", "/admin/display-links/revoke",
+                         {"link": link.id})
     assert response.status_code == 302
     html = html_of(client.get("/admin/display-links"))
     assert ("success", "Display link “Rzutnik” revoked.") in flashes(html)
     assert token not in html and "revoked" in html
     with app.app_context():
         assert display_links.link_for(token) is None
-    post_form(client, "/admin/display-links", f"/admin/display-links/{link.id}/revoke")
+    post_form(client, "/admin/display-links", "/admin/display-links/revoke", {"link": link.id})
     html = html_of(client.get("/admin/display-links"))
     assert ("error", "This display link is already revoked.") in flashes(html)
     response = post_form(client, "/admin/display-links", data={"label": "x" * 101})

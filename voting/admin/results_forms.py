@@ -57,3 +57,7 @@ class BlankForm(FlaskForm):
 class DisplayLinkForm(FlaskForm):
     label = StringField(_l("Label"), validators=[Length(max=100)],
                         description=_l("Where the link is used, e.g. “Projector” or “OBS”."))
+
+
+class RevokeLinkForm(FlaskForm):
+    link = IntegerField(validators=[InputRequired(), NumberRange(min=1, max=2**31 - 1)])

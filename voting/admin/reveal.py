@@ -15,8 +15,7 @@ from .. import display_links, results
 from .. import reveal as reveal_steps
 from ..errors import VotingError
 from ..models import Gala
-from .forms import ConfirmForm
-from .results_forms import BlankForm, DisplayLinkForm, RevealForm
+from .results_forms import BlankForm, DisplayLinkForm, RevealForm, RevokeLinkForm
 from .views import actor, bp, gala_or_setup, show_errors
 
 STEP_NAMES = {reveal_steps.TITLE: _l("category title"), reveal_steps.NOMINEES: _l("nominees"),
@@ -109,9 +108,9 @@ def display_url(link: Any) -> str:
 
 
 def render_links(form: DisplayLinkForm | None = None, status: int = 200) -> Any:
+    form = form or DisplayLinkForm(formdata=None)
     return render_template("admin/display_links.html", links=display_links.all_links(),
-                           url_of=display_url, form=form or DisplayLinkForm(formdata=None),
-                           confirm_form=ConfirmForm(formdata=None)), status
+                           url_of=display_url, form=form), status
 
 
 @bp.get("/display-links")
@@ -135,14 +134,15 @@ def create_display_link() -> Any:
     return redirect(url_for("admin.list_display_links", _anchor=f"link-{link.id}"))
 
 
-@bp.post("/display-links/<int:link_id>/revoke")
-def revoke_display_link(link_id: int) -> Any:
+@bp.post("/display-links/revoke")
+def revoke_display_link() -> Any:
     """Revoke a display link: a screen using it goes dark at its next poll."""
-    if not ConfirmForm().validate_on_submit():
+    form = RevokeLinkForm()
+    if not form.validate_on_submit():
         flash(_("The form could not be read: reload the page and try again."), "error")
         return redirect(url_for("admin.list_display_links"))
     try:
-        link = display_links.revoke_link(actor(), link_id)
+        link = display_links.revoke_link(actor(), form.link.data)
     except VotingError as error:
         flash(error.message, "error")
     else:
