@@ -273,6 +273,7 @@ def test_admin_display_links_from_the_command_line(app, runner, demo_gala):
 @pytest.mark.slow
 def test_admin_reveal_in_a_browser_on_a_phone_and_a_big_screen(
         app, browser, live_server, organizer, voted_demo_gala):
+    from test_accessibility import violations
     from test_browser import PHONE, PROJECTOR, Visit
 
     with app.app_context():
@@ -281,7 +282,7 @@ def test_admin_reveal_in_a_browser_on_a_phone_and_a_big_screen(
         revoked, _token = display_links.create_link("test", "Stary laptop")
         display_links.revoke_link("test", revoked.id)
     for device, viewport in (("phone", PHONE), ("desktop", PROJECTOR)):
-        visit = Visit(browser, live_server, viewport, "pl-PL")
+        visit = Visit(browser, live_server, viewport, "pl-PL", bypass_csp=True)  # for axe
         visit.log_in(organizer["email"], organizer["password"])
         page = visit.go("/admin/reveal")
         if device == "phone":  # mid-reveal: the first category's nominees, its winner next
@@ -292,7 +293,9 @@ def test_admin_reveal_in_a_browser_on_a_phone_and_a_big_screen(
         assert box["height"] >= 90 and box["width"] >= 180
         assert page.locator(".remote-next__winner").is_visible()  # the winner is next
         visit.shot(f"{device}-reveal-remote")
+        assert violations(page) == []
         page = visit.go("/admin/display-links")
         assert page.locator("button[data-copy]").first.is_visible()  # the JS showed it
         visit.shot(f"{device}-display-links")
+        assert violations(page) == []
         visit.close()
