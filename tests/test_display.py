@@ -418,3 +418,24 @@ def test_browser_display_says_reconnecting_and_recovers(app, browser, live_serve
     page.unroute("**/display/state*")
     page.wait_for_selector("#connection", state="hidden", timeout=5000)
     visit.close()
+
+
+@pytest.mark.slow
+def test_browser_display_refreshes_the_turnout_while_voting(app, browser, live_server,
+                                                            voted_demo_gala):
+    import random
+
+    from conftest import cast_votes, random_ballot
+    from playwright.sync_api import expect
+
+    visit = screens(browser, live_server, app)["720p"]
+    audience = visit.page.locator(".turnout__group").nth(1)
+    assert audience.locator("strong").inner_text() == "20"
+    with app.app_context():
+        categories = results.gala_categories(db.session.get(Gala, voted_demo_gala))
+        ballot = random_ballot(categories, "audience", random.Random(5))
+    cast_votes(app, voted_demo_gala, "audience", [ballot])
+    # The version does not change while voting: the stage is refreshed every 5 seconds.
+    expect(audience.locator("strong")).to_have_text("21", timeout=8000)
+    assert "21</strong> / 21" in visit.page.content()
+    visit.close()
