@@ -5,6 +5,7 @@ moves nothing (`voting.reveal.move` refuses a stale version), and a reload is ha
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, url_for
@@ -67,13 +68,17 @@ def show_reveal() -> Any:
     return render_template("admin/reveal.html", **presenter_view(gala_or_setup()))
 
 
-def moved(action: Any) -> Any:
-    """Run a reveal move and go back to the page; a refusal (the screen moved on meanwhile,
-    an undecided category) is said in a flash, and nothing moved."""
-    try:
-        action()
-    except VotingError as error:
-        flash(error.message, "info" if error.status == 409 else "error")
+def moved(form: Any, action: Callable[[], Any]) -> Any:
+    """Run a valid reveal form's move and go back to the page; a refusal (the screen moved on
+    meanwhile, an undecided category) or an unreadable form is said in a flash, and nothing
+    moved."""
+    if not form.validate_on_submit():
+        flash(_("The form could not be read: reload the page and try again."), "error")
+    else:
+        try:
+            action()
+        except VotingError as error:
+            flash(error.message, "info" if error.status == 409 else "error")
     return redirect(url_for("admin.show_reveal"), 303)
 
 
@@ -81,21 +86,16 @@ def moved(action: Any) -> Any:
 def move_reveal() -> Any:
     """Move the screen: the next or previous step, a category's title, or the summary."""
     gala, form = gala_or_setup(), RevealForm()
-    if not form.validate_on_submit():
-        flash(_("The form could not be read: reload the page and try again."), "error")
-        return redirect(url_for("admin.show_reveal"), 303)
-    return moved(lambda: reveal_steps.move(actor(), gala.id, form.version.data, form.to.data))
+    return moved(form, lambda: reveal_steps.move(actor(), gala.id, form.version.data,
+                                                 form.to.data))
 
 
 @bp.post("/reveal/blank")
 def blank_reveal() -> Any:
     """Blank the hall's screen, or bring it back at the same step."""
     gala, form = gala_or_setup(), BlankForm()
-    if not form.validate_on_submit():
-        flash(_("The form could not be read: reload the page and try again."), "error")
-        return redirect(url_for("admin.show_reveal"), 303)
-    return moved(lambda: reveal_steps.move(actor(), gala.id, form.version.data,
-                                           blank=form.blank.data == "on"))
+    return moved(form, lambda: reveal_steps.move(actor(), gala.id, form.version.data,
+                                                 blank=form.blank.data == "on"))
 
 
 # --- Display links -------------------------------------------------------------------------
