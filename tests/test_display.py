@@ -249,6 +249,20 @@ def test_display_poll_notices_voting_opening_and_closing(app, client, demo_gala,
                       ).status_code == 200
 
 
+def test_display_poll_after_a_scheduled_close_seals_and_moves_on(app, client, demo_gala, key):
+    with app.app_context():
+        services.open_voting("test", demo_gala)
+    opened = client.get("/display/state", query_string={"key": key}).get_json()["version"]
+    with app.app_context():
+        db.session.execute(update(Gala).where(Gala.id == demo_gala).values(
+            closes_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+        db.session.commit()
+    answer = client.get("/display/state", query_string={"key": key, "v": opened})
+    assert answer.status_code == 200 and answer.get_json()["version"] != opened
+    with app.app_context():
+        assert db.session.get(Gala, demo_gala).sealed_at is not None
+
+
 # --- the overlay and the API ----------------------------------------------------------------
 
 

@@ -16,15 +16,20 @@ from sqlalchemy import select
 from .. import results, reveal, turnout
 from ..cards import qr_svg
 from ..extensions import db
-from ..models import CURRENT_GALA_ORDER, Gala
+from ..models import CURRENT_GALA_ORDER, Gala, utcnow
+from ..queries import current_gala
 
-_POLL = (select(Gala.id, Gala.voting_state, Gala.sealed_at, Gala.reveal_version)
+_POLL = (select(Gala.id, Gala.voting_state, Gala.closes_at, Gala.sealed_at, Gala.reveal_version)
          .order_by(*CURRENT_GALA_ORDER).limit(1))
 
 
 def poll_version() -> str:
     """A short string that changes whenever the screen's state or step may have changed."""
     row = db.session.execute(_POLL).first()
+    if (row is not None and row.voting_state == "open" and row.closes_at is not None
+            and row.closes_at <= utcnow()):
+        current_gala()  # a scheduled close has passed: record it and seal, once
+        row = db.session.execute(_POLL).first()
     if row is None:
         return "0"
     return f"{row.id}-{row.voting_state}-{int(row.sealed_at is not None)}-{row.reveal_version}"
