@@ -12,7 +12,7 @@ from html import unescape
 from typing import Any
 
 import pytest
-from conftest import cast_votes, field_error, flashes, html_of, post_form
+from conftest import cast_votes, csrf_token, field_error, flashes, html_of, post_form
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import force_locale, gettext
@@ -121,9 +121,11 @@ def test_admin_results_before_the_close_say_sealed_at_close_and_show_no_figures(
     detail = page(client, f"/admin/results/{s['single']}")
     assert "Nothing is counted before then" in detail
     assert "Ranking" not in detail and "Record the decision" not in detail
+    token = csrf_token(client, "/admin/results")
     for path in ("/admin/results/protocol", "/admin/results.csv", "/admin/results.json",
                  "/admin/ballot-box.json"):
-        response = client.get(path)
+        response = (client.post(path, data={"csrf_token": token}) if "ballot-box" in path
+                    else client.get(path))
         assert response.status_code == 409, path
         assert "Results are sealed when voting closes" in html_of(response)
     reveal = page(client, "/admin/reveal")
@@ -132,9 +134,12 @@ def test_admin_results_before_the_close_say_sealed_at_close_and_show_no_figures(
 
 def test_admin_results_pages_need_a_login(client, closed):
     for path in ("/admin/results", f"/admin/results/{closed['single']}", "/admin/reveal",
-                 "/admin/results/protocol", "/admin/results.csv", "/admin/ballot-box.json"):
+                 "/admin/results/protocol", "/admin/results.csv"):
         response = client.get(path)
         assert response.status_code == 302 and "/admin/login" in response.location, path
+    response = client.post("/admin/ballot-box.json",
+                           data={"csrf_token": csrf_token(client, "/admin/login")})
+    assert response.status_code == 302 and "/admin/login" in response.location
 
 
 # --- After the close -----------------------------------------------------------------------
@@ -156,8 +161,9 @@ def test_admin_results_list_after_the_close(app, client, logged_in, closed):
     assert "Every stored version matches its commitment." in text
     assert "no card data, no receipts" in text
     for link in ("/admin/results/protocol", "/admin/results.csv", "/admin/results.json",
-                 "/admin/ballot-box.json", f"/admin/results/{closed['ranked']}"):
+                 f"/admin/results/{closed['ranked']}"):
         assert f'href="{link}"' in html, link
+    assert 'action="/admin/ballot-box.json"' in html
 
 
 def test_admin_result_shows_ranking_figures_and_eligibility(client, logged_in, closed):
@@ -428,7 +434,8 @@ def test_admin_results_json_export(app, client, logged_in, closed):
 
 
 def test_admin_ballot_box_export_is_anonymous(app, client, logged_in, closed):
-    response = client.get("/admin/ballot-box.json")
+    response = client.post("/admin/ballot-box.json",
+                           data={"csrf_token": csrf_token(client, "/admin/results")})
     assert response.status_code == 200
     assert response.headers["Content-Disposition"] == 'attachment; filename="ballot-box-2026.json"'
     body = response.get_data(as_text=True)

@@ -306,9 +306,10 @@ def export_results(fmt: str) -> Any:
                      "application/json; charset=utf-8")
 
 
-@bp.get("/ballot-box.json")
+@bp.post("/ballot-box.json")
 def export_ballot_box() -> Any:
-    """The anonymised ballot box (no card, no receipt, no order), to recount from."""
+    """The anonymised ballot box (no card, no receipt, no order), to recount from. A POST:
+    each export is written to the audit trail, which a mere link must not do."""
     gala = sealed_gala()
     box = results.export_ballot_box(actor(), gala)
     return _download(as_json(box.document), f"ballot-box-{gala.year}.json",
