@@ -220,7 +220,7 @@ def render_result(category: Category, status: int = 200, **forms: Any) -> Any:
                 outcome=results.outcome_of(category),
                 decide_form=forms.get("decide_form") or DecideForm(formdata=None),
                 retally_form=forms.get("retally_form") or RetallyForm(formdata=None),
-                figures_form=FiguresForm(formdata=None, public=public))
+                figures_form=forms.get("figures_form") or FiguresForm(formdata=None, public=public))
 
 
 def act(category: Category, form: Any, name: str, action: Callable[[], Any],
