@@ -533,11 +533,11 @@ def reveal_result(slug: str) -> None:
 def create_display_link(label: str) -> None:
     """Create a display link and print its address (PUBLIC_BASE_URL)."""
     try:
-        link, token = display_links.create_link(CLI_ACTOR, label)
+        link, _token = display_links.create_link(CLI_ACTOR, label)
     except VotingError as error:
         _fail(error)
     click.echo(f"Display link #{link.id} {link.label!r}:")
-    click.echo(f"{current_app.config['PUBLIC_BASE_URL']}/display/?key={token}")
+    click.echo(display_links.url_of(link))
 
 
 @display_cli.command("links")
@@ -546,10 +546,9 @@ def list_display_links() -> None:
     links = display_links.all_links()
     if not links:
         click.echo("No display links.")
-    base = current_app.config["PUBLIC_BASE_URL"]
     for link in links:
         state = (f"revoked {_local(link.revoked_at)}" if link.revoked_at
-                 else f"{base}/display/?key={display_links.token_of(link)}")
+                 else display_links.url_of(link))
         click.echo(f"#{link.id}\t{link.label or '-'}\t{link.created_by}\t"
                    f"{_local(link.created_at)}\t{state}")
 

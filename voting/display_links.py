@@ -29,6 +29,11 @@ def token_of(link: DisplayLink) -> str:
     return _serializer().dumps({"d": link.id})
 
 
+def url_of(link: DisplayLink) -> str:
+    """The address a screen opens (the overlay is the same with `/display/overlay`)."""
+    return f"{current_app.config['PUBLIC_BASE_URL']}/display/?key={token_of(link)}"
+
+
 def link_for(token: Any) -> DisplayLink | None:
     """The valid (not revoked) link a token stands for, or None."""
     if not isinstance(token, str) or not token or len(token) > 200:

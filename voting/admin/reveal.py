@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -101,16 +101,10 @@ def blank_reveal() -> Any:
 # --- Display links -------------------------------------------------------------------------
 
 
-def display_url(link: Any) -> str:
-    """The address a screen opens (the overlay is the same with `/display/overlay`)."""
-    return (current_app.config["PUBLIC_BASE_URL"] + "/display/?key="
-            + display_links.token_of(link))
-
-
 def render_links(form: DisplayLinkForm | None = None, status: int = 200) -> Any:
     form = form or DisplayLinkForm(formdata=None)
     return render_template("admin/display_links.html", links=display_links.all_links(),
-                           url_of=display_url, form=form), status
+                           url_of=display_links.url_of, form=form), status
 
 
 @bp.get("/display-links")
