@@ -113,7 +113,7 @@ def test_results_scheduled_close_sealed_once_by_the_first_of_many_requests(app, 
         db.session.execute(update(Gala).where(Gala.id == voted_demo_gala)
                            .values(closes_at=utcnow() - dt.timedelta(seconds=1)))
         db.session.commit()
-    barrier = threading.Barrier(8)
+    barrier = threading.Barrier(8, timeout=30)
     errors: list[BaseException] = []
 
     def look() -> None:
@@ -133,7 +133,7 @@ def test_results_scheduled_close_sealed_once_by_the_first_of_many_requests(app, 
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert errors == []
+    assert not any(thread.is_alive() for thread in threads) and errors == []
     with app.app_context():
         assert seal_actions() == ["results.seal"]
         assert db.session.scalar(select(func.count()).select_from(ResultSeal)) == 10

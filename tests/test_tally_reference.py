@@ -54,7 +54,7 @@ from voting.tally import CategorySpec, CategoryVote, tally_category
 
 JURY = {"jury": 100}
 CHECKED = settings(max_examples=150, derandomize=True, database=None, deadline=None,
-                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+                   suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite
